@@ -1,0 +1,53 @@
+// Command kaleads writes personalised B2B cold emails.
+//
+//	kaleads generate --client DIR --contacts FILE.csv [--sites DIR] --out DIR [--limit N] [--concurrency N]
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+)
+
+const usage = `kaleads — personalised B2B cold emails at scale
+
+Usage:
+  kaleads generate --client DIR --contacts FILE.csv --out DIR [--sites DIR] [--limit N] [--concurrency N]
+  kaleads help
+
+Run "kaleads COMMAND -h" for a command's flags.
+`
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx, os.Args[1:], os.Stdout, os.Stderr); err != nil {
+		if !errors.Is(err, flag.ErrHelp) {
+			fmt.Fprintln(os.Stderr, "kaleads:", err)
+		}
+		os.Exit(1)
+	}
+}
+
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	if len(args) == 0 {
+		fmt.Fprint(stderr, usage)
+		return errors.New("no command given")
+	}
+	switch cmd, rest := args[0], args[1:]; cmd {
+	case "generate":
+		return cmdGenerate(ctx, rest, stdout, stderr)
+	case "help", "-h", "--help":
+		fmt.Fprint(stdout, usage)
+		return nil
+	default:
+		fmt.Fprint(stderr, usage)
+		return fmt.Errorf("unknown command %q (known: %s)", cmd, strings.Join([]string{"generate", "help"}, ", "))
+	}
+}

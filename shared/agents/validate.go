@@ -1,0 +1,137 @@
+package agents
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+	"unicode"
+	"unicode/utf8"
+
+	"github.com/kaleads/kaleads/shared/lexicon"
+	"github.com/kaleads/kaleads/shared/scrape"
+)
+
+// ErrInvalid is matched (errors.Is) by every rule violation Validate reports.
+var ErrInvalid = errors.New("answer breaks the output rules")
+
+// Violation is one broken output rule.
+type Violation struct {
+	Var string
+	Msg string
+}
+
+func (v *Violation) Error() string { return fmt.Sprintf("%s: %s", v.Var, v.Msg) }
+
+// Is makes errors.Is(v, ErrInvalid) true.
+func (v *Violation) Is(target error) bool { return target == ErrInvalid }
+
+// placeholders are values that mean "no answer".
+var placeholders = map[string]bool{
+	"n/a": true, "na": true, "n.a.": true, "none": true, "null": true, "nil": true, "unknown": true,
+	"inconnu": true, "non disponible": true, "aucun": true, "aucune": true, "-": true, "?": true, "tbd": true, "todo": true,
+}
+
+// actionVerbs are verbs a signal must not start with (the seed's rule).
+var actionVerbs = map[string]bool{
+	"cibler": true, "viser": true, "contacter": true, "prospecter": true, "identifier": true, "trouver": true,
+	"target": true, "targeting": true, "reach": true, "find": true, "contact": true, "identify": true,
+}
+
+// Validate checks an answer against its agent's rules: every produced
+// variable present, not empty or "N/A", within its word and character limits,
+// lower-case start where required, no action verb start for signals, no
+// corporate jargon; confidence 1-5 and fallback level 1-4. It returns nil or
+// an error joining every *Violation (errors.Is(err, ErrInvalid)).
+func Validate(spec Spec, a Answer, lang string) error {
+	var errs []error
+	bad := func(v, format string, args ...any) {
+		errs = append(errs, &Violation{Var: v, Msg: fmt.Sprintf(format, args...)})
+	}
+	for _, r := range spec.Rules {
+		val, ok := a.Values[r.Var]
+		val = strings.TrimSpace(val)
+		switch {
+		case !ok || val == "":
+			bad(r.Var, "is missing or empty")
+			continue
+		case placeholders[strings.ToLower(val)]:
+			bad(r.Var, "is a placeholder (%q), give a real value", val)
+			continue
+		}
+		if strings.Contains(val, "{{") || strings.Contains(val, "}}") {
+			bad(r.Var, "contains template braces")
+		}
+		if strings.ContainsAny(val, "\n\r") {
+			bad(r.Var, "must be a single line")
+		}
+		if n := len(lexicon.Words(val)); r.MaxWords > 0 && n > r.MaxWords {
+			bad(r.Var, "has %d words, at most %d allowed", n, r.MaxWords)
+		}
+		if n := utf8.RuneCountInString(val); r.MaxChars > 0 && n > r.MaxChars {
+			bad(r.Var, "has %d characters, at most %d allowed", n, r.MaxChars)
+		}
+		if first, _ := utf8.DecodeRuneInString(val); r.LowerStart && unicode.IsUpper(first) {
+			bad(r.Var, "must start with a lower-case letter (it is used mid-sentence): %q", val)
+		}
+		if r.NoVerbStart {
+			if w := lexicon.Words(val); len(w) > 0 && actionVerbs[strings.ToLower(w[0])] {
+				bad(r.Var, "must not start with an action verb (%q)", w[0])
+			}
+		}
+		if j := lexicon.Jargon(lang, val); len(j) > 0 {
+			bad(r.Var, "uses forbidden corporate jargon: %s", strings.Join(j, ", "))
+		}
+	}
+	if a.Confidence < 1 || a.Confidence > 5 {
+		bad("confidence", "must be between 1 and 5, got %d", a.Confidence)
+	}
+	if a.FallbackLevel < LevelSite || a.FallbackLevel > LevelDefault {
+		bad("fallback_level", "must be between 1 and 4, got %d", a.FallbackLevel)
+	}
+	if strings.TrimSpace(a.Reasoning) == "" {
+		bad("reasoning", "is empty")
+	}
+	return errors.Join(errs...)
+}
+
+// Ground checks that every evidence quote appears verbatim in the scraped
+// pages. Quotes not found go to a.Ungrounded and are removed from Evidence; a
+// level-1 answer left without evidence is downgraded to level 2 with its
+// confidence capped at 3, and a note explains why.
+func Ground(a Answer, site *scrape.Site) Answer {
+	var kept []Evidence
+	var missing []string
+	for _, e := range a.Evidence {
+		q := strings.TrimSpace(e.Quote)
+		if q == "" {
+			continue
+		}
+		if url, ok := site.Find(q); ok {
+			kept = append(kept, Evidence{URL: url, Quote: q})
+		} else {
+			missing = append(missing, q)
+		}
+	}
+	a.Evidence = kept
+	a.Ungrounded = append(a.Ungrounded, missing...)
+	if a.FallbackLevel == LevelSite && len(kept) == 0 {
+		a.FallbackLevel = LevelInferred
+		if a.Confidence > 3 {
+			a.Confidence = 3
+		}
+		msg := "claimed to be found on the site but gave no quote from it"
+		if len(missing) > 0 {
+			msg = fmt.Sprintf("claimed to be found on the site but its quote %q is not on the scraped pages", truncate(missing[0], 80))
+		}
+		a.Notes = append(a.Notes, Note{Code: "downgraded", Message: fmt.Sprintf("%s answer %s: downgraded to level 2", a.Agent, msg)})
+	}
+	return a
+}
+
+func truncate(s string, n int) string {
+	if utf8.RuneCountInString(s) <= n {
+		return s
+	}
+	r := []rune(s)
+	return string(r[:n-1]) + "…"
+}

@@ -1,0 +1,327 @@
+// Package pipeline makes one contact's email — scrape, agents, assemble,
+// score — and runs whole campaigns with bounded concurrency. Process is the
+// one function every trigger (CLI, worker, Lambda) calls for a contact.
+package pipeline
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"net/url"
+	"sort"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+	"unicode"
+
+	"github.com/kaleads/kaleads/shared/agents"
+	"github.com/kaleads/kaleads/shared/clientctx"
+	"github.com/kaleads/kaleads/shared/contacts"
+	"github.com/kaleads/kaleads/shared/quality"
+	"github.com/kaleads/kaleads/shared/scrape"
+	"github.com/kaleads/kaleads/shared/template"
+)
+
+// Scraper fetches a prospect's site.
+type Scraper interface {
+	Scrape(ctx context.Context, website string) (*scrape.Site, error)
+}
+
+// Cache stores agent answers per company across contacts (and, with the
+// database cache, across runs).
+type Cache interface {
+	Get(ctx context.Context, key string) (agents.Answer, bool, error)
+	Put(ctx context.Context, key string, a agents.Answer) error
+}
+
+// Config assembles a pipeline.
+type Config struct {
+	Template *template.Template
+	Context  *clientctx.Context
+	Engine   agents.Engine
+	Scraper  Scraper
+	Cache    Cache    // nil: an in-memory cache for the pipeline's lifetime
+	Columns  []string // canonical CSV columns available to the template
+}
+
+// Pipeline makes emails for one template and client context.
+type Pipeline struct {
+	cfg  Config
+	plan *agents.Plan
+
+	mu       sync.Mutex
+	inflight map[string]*flight
+
+	hits, misses atomic.Int64
+}
+
+type flight struct {
+	done chan struct{}
+	ans  agents.Answer
+	err  error
+}
+
+// New checks the template against the agents and the CSV columns: a
+// variable that nothing produces is an error before any contact is processed.
+func New(cfg Config) (*Pipeline, error) {
+	if cfg.Template == nil || cfg.Context == nil || cfg.Engine == nil || cfg.Scraper == nil {
+		return nil, errors.New("pipeline: template, context, engine and scraper are required")
+	}
+	var vars []agents.TemplateVar
+	for _, v := range cfg.Template.Variables() {
+		vars = append(vars, agents.TemplateVar{Name: v.Name, Line: v.Line})
+	}
+	plan, err := agents.NewPlan(cfg.Template.Name, vars, cfg.Columns)
+	if err != nil {
+		return nil, err
+	}
+	if cfg.Cache == nil {
+		cfg.Cache = NewMemoryCache()
+	}
+	return &Pipeline{cfg: cfg, plan: plan, inflight: map[string]*flight{}}, nil
+}
+
+// Plan returns the agents the template needs, in stages.
+func (p *Pipeline) Plan() *agents.Plan { return p.plan }
+
+// CacheStats returns agent-answer cache hits and misses so far.
+func (p *Pipeline) CacheStats() (hits, misses int64) { return p.hits.Load(), p.misses.Load() }
+
+// Process makes one contact's email. Problems of this contact (site down,
+// nothing found) still give an email at higher fallback levels; the error
+// is non-nil only when the run must stop (ctx done, or the engine failed in
+// a way that will fail every contact, such as an exhausted API quota).
+func (p *Pipeline) Process(ctx context.Context, c contacts.Contact) (Result, error) {
+	start := time.Now()
+	r := Result{
+		Contact:   c,
+		Variables: map[string]Variable{},
+		Answers:   map[string]agents.Answer{},
+		Provenance: Provenance{
+			TemplateVersion: p.cfg.Template.Version,
+			ContextHash:     p.cfg.Context.Hash(),
+			Engine:          p.cfg.Engine.Name(),
+			AgentVersions:   map[string]string{},
+		},
+	}
+	var site *scrape.Site
+	siteErr := ""
+	if strings.TrimSpace(c.Website) == "" {
+		siteErr = "the contact has no website"
+	} else {
+		s, err := p.cfg.Scraper.Scrape(ctx, c.Website)
+		if err != nil {
+			if ctx.Err() != nil {
+				return p.fail(r, start, ctx.Err()), ctx.Err()
+			}
+			siteErr = err.Error()
+		} else {
+			site = s
+		}
+	}
+	r.Timings.ScrapeMS = time.Since(start).Milliseconds()
+
+	agentsStart := time.Now()
+	values := map[string]string{}
+	company := companyKey(c)
+	for _, stage := range p.plan.Stages {
+		answers := make([]agents.Answer, len(stage))
+		cached := make([]bool, len(stage))
+		errs := make([]error, len(stage))
+		var wg sync.WaitGroup
+		for i, spec := range stage {
+			inputs := map[string]string{}
+			for _, n := range spec.Needs {
+				inputs[n] = values[n]
+			}
+			req := agents.Request{Spec: spec, Contact: c, Site: site, SiteErr: siteErr, Context: p.cfg.Context, Inputs: inputs, Language: p.cfg.Template.Language}
+			key := p.cacheKey(company, spec.Name, inputs)
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				answers[i], cached[i], errs[i] = p.answer(ctx, key, req)
+			}()
+		}
+		wg.Wait()
+		if err := errors.Join(errs...); err != nil {
+			return p.fail(r, start, err), err
+		}
+		for i, spec := range stage {
+			a := answers[i]
+			r.Answers[spec.Name] = a
+			r.Provenance.AgentVersions[spec.Name] = a.Version
+			if !cached[i] {
+				for _, call := range a.Calls {
+					r.Usage.add(call)
+				}
+			}
+			for _, v := range spec.Produces() {
+				values[v] = a.Values[v]
+				r.Variables[v] = Variable{Value: a.Values[v], Agent: spec.Name, Confidence: a.Confidence, FallbackLevel: a.FallbackLevel,
+					Reasoning: a.Reasoning, Evidence: a.Evidence, Cached: cached[i]}
+			}
+		}
+	}
+	r.Timings.AgentsMS = time.Since(agentsStart).Milliseconds()
+
+	for _, col := range p.plan.Columns {
+		if v := strings.TrimSpace(c.Get(col)); v != "" {
+			values[col] = v
+			r.Variables[col] = Variable{Value: v}
+		} else {
+			r.Variables[col] = Variable{}
+		}
+	}
+	r.Subject, r.Body = p.cfg.Template.Render(values)
+	r.Quality = quality.Score(p.qualityInput(r))
+	r.Status = StatusGenerated
+	r.Timings.TotalMS = time.Since(start).Milliseconds()
+	return r, nil
+}
+
+func (p *Pipeline) fail(r Result, start time.Time, err error) Result {
+	r.Status, r.Error = StatusFailed, err.Error()
+	r.Timings.TotalMS = time.Since(start).Milliseconds()
+	return r
+}
+
+func (p *Pipeline) qualityInput(r Result) quality.Input {
+	in := quality.Input{
+		Subject: r.Subject, Body: r.Body, Language: p.cfg.Template.Language,
+		MinWords: p.cfg.Template.MinWords, MaxWords: p.cfg.Template.MaxWords,
+	}
+	for _, name := range p.cfg.Template.Names() {
+		v := r.Variables[name]
+		qv := quality.Variable{Name: name, Value: v.Value, Agent: v.Agent, Confidence: v.Confidence, FallbackLevel: v.FallbackLevel}
+		if a, ok := r.Answers[v.Agent]; ok {
+			qv.Ungrounded = a.Ungrounded
+		}
+		in.Variables = append(in.Variables, qv)
+	}
+	// Reviewer notes with a cost, once per agent (not once per variable).
+	var names []string
+	for name := range r.Answers {
+		names = append(names, name)
+	}
+	sort.Strings(names)
+	for _, name := range names {
+		for _, n := range r.Answers[name].Notes {
+			if n.Points > 0 || n.Gate {
+				in.Extra = append(in.Extra, quality.Flag{Code: n.Code, Points: n.Points, Message: n.Message, Gate: n.Gate})
+			}
+		}
+	}
+	return in
+}
+
+// answer returns the agent's answer for a company, from the cache or from
+// the engine; concurrent requests for the same key wait for one engine call.
+func (p *Pipeline) answer(ctx context.Context, key string, req agents.Request) (agents.Answer, bool, error) {
+	p.mu.Lock()
+	if f, ok := p.inflight[key]; ok {
+		p.mu.Unlock()
+		select {
+		case <-f.done:
+		case <-ctx.Done():
+			return agents.Answer{}, false, ctx.Err()
+		}
+		if f.err != nil {
+			return agents.Answer{}, false, f.err
+		}
+		p.hits.Add(1)
+		return f.ans, true, nil
+	}
+	f := &flight{done: make(chan struct{})}
+	p.inflight[key] = f
+	p.mu.Unlock()
+	defer func() {
+		close(f.done)
+		p.mu.Lock()
+		delete(p.inflight, key)
+		p.mu.Unlock()
+	}()
+
+	if a, ok, err := p.cfg.Cache.Get(ctx, key); err == nil && ok {
+		f.ans = a
+		p.hits.Add(1)
+		return a, true, nil
+	}
+	p.misses.Add(1)
+	a, err := p.cfg.Engine.Answer(ctx, req)
+	if err != nil {
+		f.err = fmt.Errorf("agent %s for %s: %w", req.Spec.Name, req.Contact.CompanyName, err)
+		return agents.Answer{}, false, f.err
+	}
+	f.ans = a
+	if err := p.cfg.Cache.Put(ctx, key, a); err != nil && ctx.Err() == nil {
+		// A cache write failure costs a future engine call, not this email.
+		a.Notes = append(a.Notes, agents.Note{Code: "cache_write", Message: "the answer could not be cached: " + err.Error()})
+		f.ans = a
+	}
+	return a, false, nil
+}
+
+func (p *Pipeline) cacheKey(company, agent string, inputs map[string]string) string {
+	h := sha256.New()
+	fmt.Fprintf(h, "%s\x00%s\x00%s\x00%s\x00%s", company, agent, p.cfg.Engine.Version(agent), p.cfg.Context.Hash(), p.cfg.Template.Language)
+	keys := make([]string, 0, len(inputs))
+	for k := range inputs {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		fmt.Fprintf(h, "\x00%s=%s", k, inputs[k])
+	}
+	return company + "/" + agent + "/" + hex.EncodeToString(h.Sum(nil)[:12])
+}
+
+// companyKey identifies a company: its website's host when there is one
+// (two spellings of a company name share a site), else its folded name.
+func companyKey(c contacts.Contact) string {
+	if u, err := url.Parse(c.Website); err == nil && u.Host != "" {
+		return strings.TrimPrefix(strings.ToLower(u.Hostname()), "www.")
+	}
+	var b strings.Builder
+	for _, r := range strings.ToLower(c.CompanyName) {
+		if unicode.IsLetter(r) || unicode.IsDigit(r) {
+			b.WriteRune(r)
+		}
+	}
+	return "name:" + b.String()
+}
+
+func (u *Usage) add(c agents.Call) {
+	u.Calls++
+	u.PromptTokens += c.PromptTokens
+	u.CompletionTokens += c.CompletionTokens
+	u.CachedTokens += c.CachedTokens
+	u.CostUSD += c.CostUSD
+}
+
+// MemoryCache is an in-process Cache.
+type MemoryCache struct {
+	mu sync.RWMutex
+	m  map[string]agents.Answer
+}
+
+// NewMemoryCache returns an empty in-process cache.
+func NewMemoryCache() *MemoryCache { return &MemoryCache{m: map[string]agents.Answer{}} }
+
+// Get implements Cache.
+func (m *MemoryCache) Get(_ context.Context, key string) (agents.Answer, bool, error) {
+	m.mu.RLock()
+	defer m.mu.RUnlock()
+	a, ok := m.m[key]
+	return a, ok, nil
+}
+
+// Put implements Cache.
+func (m *MemoryCache) Put(_ context.Context, key string, a agents.Answer) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.m[key] = a
+	return nil
+}

@@ -1,0 +1,169 @@
+package pipeline
+
+import (
+	"context"
+	"errors"
+	"sort"
+	"sync"
+	"time"
+
+	"github.com/kaleads/kaleads/shared/contacts"
+)
+
+// RunOptions tunes a campaign run.
+type RunOptions struct {
+	Concurrency int                   // contacts processed at once; default 8
+	Progress    func(done, total int) // called after each contact, from one goroutine at a time
+}
+
+// Summary is a run's outcome, for the CLI summary and report.
+type Summary struct {
+	Contacts     int           `json:"contacts"` // contacts processed (accepted rows)
+	Generated    int           `json:"generated"`
+	Failed       int           `json:"failed"`
+	AvgQuality   float64       `json:"avg_quality"`
+	CacheHits    int64         `json:"cache_hits"`
+	CacheMisses  int64         `json:"cache_misses"`
+	Usage        Usage         `json:"usage"`
+	Wall         time.Duration `json:"wall_ns"`
+	P50, P95     time.Duration `json:"-"`
+	StoppedEarly string        `json:"stopped_early,omitempty"` // why the run stopped before the end
+}
+
+// SuccessRate is generated / contacts.
+func (s Summary) SuccessRate() float64 {
+	if s.Contacts == 0 {
+		return 0
+	}
+	return float64(s.Generated) / float64(s.Contacts)
+}
+
+// CacheHitRate is the share of agent answers reused from the cache.
+func (s Summary) CacheHitRate() float64 {
+	if s.CacheHits+s.CacheMisses == 0 {
+		return 0
+	}
+	return float64(s.CacheHits) / float64(s.CacheHits+s.CacheMisses)
+}
+
+// Run processes contacts concurrently and calls emit once per contact, in
+// input order, from one goroutine. When ctx is cancelled or a fatal error
+// stops the run, the results already made are still emitted (so finished
+// emails are written), and the returned error says why it stopped.
+func (p *Pipeline) Run(ctx context.Context, cs []contacts.Contact, opts RunOptions, emit func(Result) error) (Summary, error) {
+	start := time.Now()
+	if opts.Concurrency <= 0 {
+		opts.Concurrency = 8
+	}
+	ctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	hits0, misses0 := p.CacheStats()
+
+	type item struct {
+		i int
+		r Result
+	}
+	jobs := make(chan int)
+	out := make(chan item, opts.Concurrency)
+	var wg sync.WaitGroup
+	for range opts.Concurrency {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range jobs {
+				r, err := p.Process(ctx, cs[i])
+				if err != nil {
+					cancel(err)
+					continue // a contact cut short by the stop is not emitted
+				}
+				out <- item{i, r}
+			}
+		}()
+	}
+	go func() {
+		defer close(jobs)
+		for i := range cs {
+			select {
+			case jobs <- i:
+			case <-ctx.Done():
+				return
+			}
+		}
+	}()
+	go func() { wg.Wait(); close(out) }()
+
+	var s Summary
+	var durations []time.Duration
+	var emitErr error
+	qualitySum := 0
+	pending := map[int]Result{}
+	next := 0
+	send := func(r Result) {
+		if emitErr == nil {
+			if err := emit(r); err != nil {
+				emitErr = err
+				cancel(err)
+			}
+		}
+		s.Contacts++
+		if r.Status == StatusGenerated {
+			s.Generated++
+			qualitySum += r.Quality.Score
+		} else {
+			s.Failed++
+		}
+		s.Usage.Calls += r.Usage.Calls
+		s.Usage.PromptTokens += r.Usage.PromptTokens
+		s.Usage.CompletionTokens += r.Usage.CompletionTokens
+		s.Usage.CachedTokens += r.Usage.CachedTokens
+		s.Usage.CostUSD += r.Usage.CostUSD
+		durations = append(durations, time.Duration(r.Timings.TotalMS)*time.Millisecond)
+		if opts.Progress != nil {
+			opts.Progress(s.Contacts, len(cs))
+		}
+	}
+	for it := range out {
+		pending[it.i] = it.r
+		for {
+			r, ok := pending[next]
+			if !ok {
+				break
+			}
+			delete(pending, next)
+			next++
+			send(r)
+		}
+	}
+	// Stopped early: what finished out of order is still written.
+	rest := make([]int, 0, len(pending))
+	for i := range pending {
+		rest = append(rest, i)
+	}
+	sort.Ints(rest)
+	for _, i := range rest {
+		send(pending[i])
+	}
+
+	if s.Generated > 0 {
+		s.AvgQuality = float64(qualitySum) / float64(s.Generated)
+	}
+	hits, misses := p.CacheStats()
+	s.CacheHits, s.CacheMisses = hits-hits0, misses-misses0
+	s.Wall = time.Since(start)
+	sort.Slice(durations, func(i, j int) bool { return durations[i] < durations[j] })
+	if n := len(durations); n > 0 {
+		s.P50, s.P95 = durations[n/2], durations[min(n-1, n*95/100)]
+	}
+	if err := context.Cause(ctx); err != nil && !errors.Is(err, context.Canceled) || emitErr != nil {
+		if emitErr != nil {
+			err = emitErr
+		}
+		s.StoppedEarly = err.Error()
+		return s, err
+	}
+	if err := ctx.Err(); err != nil && s.Contacts < len(cs) {
+		s.StoppedEarly = "interrupted"
+		return s, err
+	}
+	return s, nil
+}

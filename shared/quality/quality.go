@@ -1,0 +1,522 @@
+// Package quality scores a generated email from 0 to 100 and explains every
+// deduction with a flag a reviewer can act on. It is pure: no I/O, no
+// clock, the same input always gives the same report.
+//
+// Scoring starts at 100 and deducts per rule; the numbers of the seed's
+// _validate_quality are kept (word count −20, unfilled variable −30, each
+// fallback level ≥ 3 −10, title-cased job title −15) and the checks of the
+// reference rubric are added at low weights. Some flags are hard gates: an
+// email carrying one is never auto-approved, whatever its score.
+package quality
+
+import (
+	"fmt"
+	"regexp"
+	"sort"
+	"strings"
+	"unicode"
+	"unicode/utf8"
+
+	"github.com/kaleads/kaleads/shared/lexicon"
+)
+
+// Default body word range (the seed's rule), used when Input leaves it 0.
+const (
+	DefaultMinWords = 150
+	DefaultMaxWords = 250
+)
+
+// Flag codes.
+const (
+	CodeWordCount          = "word_count"
+	CodeUnfilledVariable   = "unfilled_variable"
+	CodeHighFallback       = "high_fallback"
+	CodeTitleCaseRole      = "title_case_role"
+	CodeJargon             = "jargon"
+	CodeSpamWords          = "spam_words"
+	CodeLowConfidence      = "low_confidence"
+	CodeUngroundedEvidence = "ungrounded_evidence"
+	CodeSubject            = "subject"
+	CodeLinks              = "links"
+	CodeCallToAction       = "call_to_action"
+	CodeLongSentence       = "long_sentence"
+)
+
+// Limits of the subject, link and sentence checks.
+const (
+	maxSubjectChars  = 60
+	maxSubjectWords  = 8
+	maxLinks         = 1
+	maxQuestions     = 3
+	maxSentenceWords = 35
+)
+
+// Variable is one template variable as filled for this email.
+type Variable struct {
+	Name          string
+	Value         string
+	Agent         string   // "" for contact columns (first_name, company_name, ...)
+	Confidence    int      // 1-5 (0 = not applicable, contact column)
+	FallbackLevel int      // 1-4 (0 = not applicable)
+	Ungrounded    []string // evidence quotes the agent gave that are NOT found in the scraped pages
+}
+
+// Input is an assembled email and the variables that filled it.
+type Input struct {
+	Subject, Body      string
+	Language           string // "fr" | "en"; "" = detected from the text
+	MinWords, MaxWords int    // body word range; 0 = DefaultMinWords / DefaultMaxWords
+	Variables          []Variable
+	Extra              []Flag // flags raised upstream (prompt injection on the site, LLM fallback, ...): included and deducted
+}
+
+// Flag is one deduction and its reason.
+type Flag struct {
+	Code    string `json:"code"`
+	Points  int    `json:"points"`         // points deducted (positive number)
+	Message string `json:"message"`        // one sentence a reviewer understands, naming the variable/word concerned
+	Gate    bool   `json:"gate,omitempty"` // hard gate: never auto-approve when set (unfilled variable, ungrounded claim, ...)
+}
+
+// Report is the outcome of Score.
+type Report struct {
+	Score int    `json:"score"` // 0-100, clamped
+	Flags []Flag `json:"flags"` // ordered by points desc, then code
+}
+
+// AutoApprovable reports whether a report may be auto-approved at
+// threshold: score ≥ threshold and no gate flag.
+func AutoApprovable(r Report, threshold int) bool {
+	if r.Score < threshold {
+		return false
+	}
+	for _, f := range r.Flags {
+		if f.Gate {
+			return false
+		}
+	}
+	return true
+}
+
+// Score checks an email and returns its score and flags. Extra flags are
+// included as given, except that negative points count as 0. Flags is
+// never nil.
+func Score(in Input) Report {
+	lang := in.Language
+	if lang == "" {
+		lang = lexicon.Detect(in.Subject + "\n" + in.Body)
+	}
+	// Contact columns (company "Leader Price", ISP "Free") are not the
+	// writer's words: they are masked before the word-list checks.
+	masked := maskContactValues(in.Subject+"\n"+in.Body, in.Variables)
+
+	var flags []Flag
+	flags = appendFlag(flags, checkWordCount(in))
+	flags = appendFlag(flags, checkUnfilled(in))
+	flags = append(flags, checkVariables(in.Variables)...)
+	flags = appendFlag(flags, checkTitleCase(lang, masked))
+	flags = appendFlag(flags, checkJargon(lang, masked, in.Variables))
+	flags = appendFlag(flags, checkSpam(lang, masked, in.Variables))
+	flags = append(flags, checkSubject(in.Subject)...)
+	flags = append(flags, checkLinks(in.Body)...)
+	flags = appendFlag(flags, checkQuestions(in.Body))
+	flags = appendFlag(flags, checkSentences(in.Body))
+	for _, f := range in.Extra {
+		f.Points = max(f.Points, 0)
+		flags = append(flags, f)
+	}
+	if flags == nil {
+		flags = []Flag{}
+	}
+	sort.SliceStable(flags, func(i, j int) bool {
+		a, b := flags[i], flags[j]
+		if a.Points != b.Points {
+			return a.Points > b.Points
+		}
+		if a.Code != b.Code {
+			return a.Code < b.Code
+		}
+		return a.Message < b.Message
+	})
+
+	score := 100
+	for _, f := range flags {
+		score -= f.Points
+	}
+	score = max(score, 0)
+	return Report{Score: score, Flags: flags}
+}
+
+func appendFlag(flags []Flag, f *Flag) []Flag {
+	if f == nil {
+		return flags
+	}
+	return append(flags, *f)
+}
+
+func checkWordCount(in Input) *Flag {
+	lo, hi := in.MinWords, in.MaxWords
+	if lo <= 0 {
+		lo = DefaultMinWords
+	}
+	if hi <= 0 {
+		hi = DefaultMaxWords
+	}
+	n := len(lexicon.Words(in.Body))
+	if n >= lo && n <= hi {
+		return nil
+	}
+	return &Flag{Code: CodeWordCount, Points: 20,
+		Message: fmt.Sprintf("Body has %d words; expected %d-%d.", n, lo, hi)}
+}
+
+var (
+	doubleBraces = regexp.MustCompile(`\{\{[^{}\n]{0,80}\}\}`)
+	singleBraces = regexp.MustCompile(`\{[A-Za-z_][A-Za-z0-9_.]{0,60}\}`)
+	// [PLACEHOLDER], [Your Name], [company_name]; not [text](url) links
+	// nor footnotes like [1].
+	brackets     = regexp.MustCompile(`\[([^\[\]\n]{1,60})\]`)
+	notAvailable = regexp.MustCompile(`(?i)(?:^|[^\pL\pN/])(n/a)(?:[^\pL\pN/]|$)`)
+)
+
+// placeholderWords start a bracketed text that is a placeholder
+// ("[Your Name]", "[Nom de l'entreprise]").
+var placeholderWords = map[string]bool{
+	"your": true, "votre": true, "vos": true, "insert": true, "insérer": true, "inserer": true,
+	"nom": true, "prénom": true, "prenom": true, "name": true, "first": true, "company": true,
+	"entreprise": true, "société": true, "societe": true, "placeholder": true, "todo": true,
+}
+
+// emptyValues are variable values that mean "nothing found".
+var emptyValues = map[string]bool{
+	"": true, "n/a": true, "na": true, "null": true, "none": true, "nil": true,
+	"undefined": true, "nan": true,
+}
+
+func checkUnfilled(in Input) *Flag {
+	var issues []string
+	for _, part := range []struct{ name, text string }{{"subject", in.Subject}, {"body", in.Body}} {
+		var found []string
+		rest := doubleBraces.ReplaceAllStringFunc(part.text, func(m string) string {
+			found = append(found, m)
+			return " "
+		})
+		rest = singleBraces.ReplaceAllStringFunc(rest, func(m string) string {
+			found = append(found, m)
+			return " "
+		})
+		if strings.Contains(rest, "{{") || strings.Contains(rest, "}}") {
+			found = append(found, `stray "{{" or "}}"`)
+		}
+		for _, m := range brackets.FindAllStringSubmatchIndex(part.text, -1) {
+			if m[1] < len(part.text) && part.text[m[1]] == '(' {
+				continue // Markdown link
+			}
+			if isPlaceholder(part.text[m[2]:m[3]]) {
+				found = append(found, part.text[m[0]:m[1]])
+			}
+		}
+		for _, m := range notAvailable.FindAllStringSubmatch(part.text, -1) {
+			found = append(found, m[1])
+		}
+		for _, f := range dedupe(found) {
+			issues = append(issues, fmt.Sprintf("%s in %s", truncate(f, 40), part.name))
+		}
+	}
+	for _, v := range in.Variables {
+		val := strings.TrimSpace(v.Value)
+		if emptyValues[strings.ToLower(val)] {
+			if val == "" {
+				issues = append(issues, fmt.Sprintf("variable %s is empty", v.Name))
+			} else {
+				issues = append(issues, fmt.Sprintf("variable %s is %q", v.Name, val))
+			}
+		}
+	}
+	if len(issues) == 0 {
+		return nil
+	}
+	return &Flag{Code: CodeUnfilledVariable, Points: 30, Gate: true,
+		Message: "Unfilled variables: " + joinLimited(issues, "; ", 5) + "."}
+}
+
+func isPlaceholder(s string) bool {
+	s = strings.TrimSpace(s)
+	letters, upper, other := 0, 0, false
+	for _, r := range s {
+		switch {
+		case unicode.IsLetter(r):
+			letters++
+			if unicode.IsUpper(r) {
+				upper++
+			}
+		case r != ' ' && r != '_' && r != '-' && !unicode.IsDigit(r):
+			other = true
+		}
+	}
+	if letters >= 3 && upper == letters && !other {
+		return true // [PLACEHOLDER], [NOM CLIENT]
+	}
+	if strings.Contains(s, "_") && !strings.ContainsAny(s, " ") && letters > 0 {
+		return true // [company_name]
+	}
+	first, _, _ := strings.Cut(s, " ")
+	return placeholderWords[strings.ToLower(first)]
+}
+
+func checkVariables(vars []Variable) []Flag {
+	var flags []Flag
+	for _, v := range vars {
+		switch {
+		case v.FallbackLevel >= 4:
+			flags = append(flags, Flag{Code: CodeHighFallback, Points: 10,
+				Message: fmt.Sprintf("Variable %s uses fallback level %d (generic default, nothing specific to this prospect).", v.Name, v.FallbackLevel)})
+		case v.FallbackLevel == 3:
+			flags = append(flags, Flag{Code: CodeHighFallback, Points: 10,
+				Message: fmt.Sprintf("Variable %s uses fallback level 3 (taken from the client's context, not the prospect's site).", v.Name)})
+		}
+		if v.Confidence >= 1 && v.Confidence <= 2 {
+			flags = append(flags, Flag{Code: CodeLowConfidence, Points: 5,
+				Message: fmt.Sprintf("Variable %s has low confidence (%d/5).", v.Name, v.Confidence)})
+		}
+		if len(v.Ungrounded) > 0 {
+			msg := fmt.Sprintf("Variable %s cites evidence not found in the scraped pages: %q", v.Name, truncate(strings.TrimSpace(v.Ungrounded[0]), 80))
+			if n := len(v.Ungrounded) - 1; n > 0 {
+				msg += fmt.Sprintf(" (+%d more)", n)
+			}
+			flags = append(flags, Flag{Code: CodeUngroundedEvidence, Points: 10, Gate: true, Message: msg + "."})
+		}
+	}
+	return flags
+}
+
+func checkTitleCase(lang, text string) *Flag {
+	roles := lexicon.TitleCasedRoles(lang, text)
+	if len(roles) == 0 {
+		return nil
+	}
+	return &Flag{Code: CodeTitleCaseRole, Points: 15,
+		Message: "Job titles capitalised mid-sentence (write them in lower case): " + quoteList(roles) + "."}
+}
+
+func checkJargon(lang, text string, vars []Variable) *Flag {
+	terms := lexicon.Jargon(lang, text)
+	if len(terms) == 0 {
+		return nil
+	}
+	return &Flag{Code: CodeJargon, Points: min(10*len(terms), 20),
+		Message: "Corporate jargon: " + attribute(terms, vars, func(v string) []string { return lexicon.Jargon(lang, v) }) + "."}
+}
+
+func checkSpam(lang, text string, vars []Variable) *Flag {
+	terms := lexicon.Spam(lang, text)
+	if len(terms) == 0 {
+		return nil
+	}
+	return &Flag{Code: CodeSpamWords, Points: min(5*len(terms), 15),
+		Message: "Spam-trigger words: " + attribute(terms, vars, func(v string) []string { return lexicon.Spam(lang, v) }) + "."}
+}
+
+// attribute quotes terms, naming the agent variables whose value contains
+// each one: `"innovante" (in product_category), "leader"`.
+func attribute(terms []string, vars []Variable, find func(string) []string) string {
+	in := map[string][]string{}
+	for _, v := range vars {
+		if v.Agent == "" {
+			continue
+		}
+		for _, t := range find(v.Value) {
+			k := strings.ToLower(t)
+			in[k] = append(in[k], v.Name)
+		}
+	}
+	parts := make([]string, len(terms))
+	for i, t := range terms {
+		parts[i] = fmt.Sprintf("%q", t)
+		if names := in[strings.ToLower(t)]; len(names) > 0 {
+			parts[i] += " (in " + strings.Join(dedupe(names), ", ") + ")"
+		}
+	}
+	return joinLimited(parts, ", ", 6)
+}
+
+// maskContactValues blanks the values of contact columns in text, longest
+// first.
+func maskContactValues(text string, vars []Variable) string {
+	var vals []string
+	for _, v := range vars {
+		if val := strings.TrimSpace(v.Value); v.Agent == "" && utf8.RuneCountInString(val) >= 2 {
+			vals = append(vals, val)
+		}
+	}
+	sort.Slice(vals, func(i, j int) bool { return len(vals[i]) > len(vals[j]) })
+	for _, val := range vals {
+		text = strings.ReplaceAll(text, val, " ")
+	}
+	return text
+}
+
+var fakeReply = regexp.MustCompile(`(?i)^\s*(re|fwd?|tr)\s*:`)
+
+func checkSubject(subject string) []Flag {
+	s := strings.TrimSpace(subject)
+	if s == "" {
+		return []Flag{{Code: CodeSubject, Points: 15, Message: "Subject is empty."}}
+	}
+	var flags []Flag
+	chars, words := utf8.RuneCountInString(s), len(lexicon.Words(s))
+	if chars > maxSubjectChars || words > maxSubjectWords {
+		flags = append(flags, Flag{Code: CodeSubject, Points: 5,
+			Message: fmt.Sprintf("Subject is %d characters and %d words; keep it to %d characters and %d words.", chars, words, maxSubjectChars, maxSubjectWords)})
+	}
+	if m := fakeReply.FindString(s); m != "" {
+		flags = append(flags, Flag{Code: CodeSubject, Points: 10,
+			Message: fmt.Sprintf("Subject starts with %q, a fake reply or forward.", strings.TrimSpace(m))})
+	} else if allCaps(s) {
+		flags = append(flags, Flag{Code: CodeSubject, Points: 10, Message: "Subject is in ALL CAPS."})
+	}
+	return flags
+}
+
+func allCaps(s string) bool {
+	letters := 0
+	for _, r := range s {
+		if unicode.IsLower(r) {
+			return false
+		}
+		if unicode.IsLetter(r) {
+			letters++
+		}
+	}
+	return letters >= 4
+}
+
+var urlPattern = regexp.MustCompile(`(?i)\b(?:https?://|www\.)[^\s<>()\[\]"'{}]+`)
+
+// shorteners are URL-shortener hosts.
+var shorteners = map[string]bool{
+	"bit.ly": true, "tinyurl.com": true, "t.co": true, "goo.gl": true, "ow.ly": true,
+	"is.gd": true, "buff.ly": true, "rebrand.ly": true, "cutt.ly": true, "shorturl.at": true,
+	"tiny.cc": true, "lnkd.in": true, "bl.ink": true, "t.ly": true, "rb.gy": true, "s.id": true,
+}
+
+func checkLinks(body string) []Flag {
+	urls := urlPattern.FindAllString(body, -1)
+	var flags []Flag
+	if len(urls) > maxLinks {
+		flags = append(flags, Flag{Code: CodeLinks, Points: 5,
+			Message: fmt.Sprintf("Body has %d links; keep at most %d.", len(urls), maxLinks)})
+	}
+	for _, u := range urls {
+		if h := host(u); shorteners[h] {
+			flags = append(flags, Flag{Code: CodeLinks, Points: 10,
+				Message: fmt.Sprintf("Body uses a URL shortener (%s); link the full address.", h)})
+			break
+		}
+	}
+	return flags
+}
+
+func host(u string) string {
+	u = strings.ToLower(u)
+	if _, rest, ok := strings.Cut(u, "://"); ok {
+		u = rest
+	}
+	if i := strings.IndexAny(u, "/?#:"); i >= 0 {
+		u = u[:i]
+	}
+	return strings.TrimPrefix(strings.TrimSuffix(u, "."), "www.")
+}
+
+func checkQuestions(body string) *Flag {
+	n := strings.Count(urlPattern.ReplaceAllString(body, " "), "?")
+	switch {
+	case n == 0:
+		return &Flag{Code: CodeCallToAction, Points: 5, Message: "Body asks no question; end with one interest question."}
+	case n > maxQuestions:
+		return &Flag{Code: CodeCallToAction, Points: 5,
+			Message: fmt.Sprintf("Body has %d question marks; keep 1 to %d.", n, maxQuestions)}
+	}
+	return nil
+}
+
+func checkSentences(body string) *Flag {
+	count, longest, longestText := 0, 0, ""
+	for _, s := range sentences(urlPattern.ReplaceAllString(body, "URL")) {
+		n := len(lexicon.Words(s))
+		if n <= maxSentenceWords {
+			continue
+		}
+		count++
+		if n > longest {
+			longest, longestText = n, s
+		}
+	}
+	if count == 0 {
+		return nil
+	}
+	start := truncate(strings.Join(strings.Fields(longestText), " "), 50)
+	msg := fmt.Sprintf("A sentence has %d words (%q); keep sentences to %d words.", longest, start, maxSentenceWords)
+	if count > 1 {
+		msg = fmt.Sprintf("%d sentences have more than %d words, the longest %d (%q).", count, maxSentenceWords, longest, start)
+	}
+	return &Flag{Code: CodeLongSentence, Points: 5, Message: msg}
+}
+
+// sentences splits text after . ! ? … and at line breaks, except a line
+// break followed by a lower-case letter (hard-wrapped text).
+func sentences(text string) []string {
+	var out []string
+	start := 0
+	for i, r := range text {
+		end := false
+		switch r {
+		case '.', '!', '?', '…':
+			end = true
+		case '\n':
+			next, _ := utf8.DecodeRuneInString(strings.TrimLeft(text[i+1:], " \t"))
+			end = !unicode.IsLower(next)
+		}
+		if end {
+			out = append(out, text[start:i])
+			start = i + utf8.RuneLen(r)
+		}
+	}
+	return append(out, text[start:])
+}
+
+func quoteList(items []string) string {
+	q := make([]string, len(items))
+	for i, s := range items {
+		q[i] = fmt.Sprintf("%q", s)
+	}
+	return joinLimited(q, ", ", 6)
+}
+
+// joinLimited joins at most n items, then says how many were left out.
+func joinLimited(items []string, sep string, n int) string {
+	if len(items) <= n {
+		return strings.Join(items, sep)
+	}
+	return strings.Join(items[:n], sep) + fmt.Sprintf(" (+%d more)", len(items)-n)
+}
+
+func dedupe(items []string) []string {
+	seen := map[string]bool{}
+	out := items[:0:0]
+	for _, s := range items {
+		if !seen[s] {
+			seen[s] = true
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+// truncate shortens s to at most n runes, ending with "…" when cut.
+func truncate(s string, n int) string {
+	if utf8.RuneCountInString(s) <= n {
+		return s
+	}
+	return string([]rune(s)[:n-1]) + "…"
+}
