@@ -168,7 +168,7 @@ var (
 		Purpose: "one sentence from our client's most relevant case study (case_study_insight)",
 		Rules: []Rule{
 			{Var: "case_study_insight", Description: "one sentence on a relevant result of one of our client's case studies, lower-case start", MaxWords: 30, MaxChars: 220, LowerStart: true},
-			{Var: "case_study_result", Description: "the result in a few words, e.g. \"42 rendez-vous qualifiés en 3 mois\"", MaxWords: 10, MaxChars: 80, LowerStart: true},
+			{Var: "case_study_result", Description: "the result in a few words, e.g. \"42 rendez-vous qualifiés en 3 mois\"", MaxWords: 15, MaxChars: 100, LowerStart: true},
 		},
 		Extras:  []string{"case_study_result"},
 		Contact: []string{"company_name", "website", "industry"},

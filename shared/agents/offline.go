@@ -184,12 +184,48 @@ func dropDangling(v string) string {
 	}
 }
 
+// lowerFirst lower-cases the first letter, unless the first word is an
+// acronym ("PME", "DAF"), which keeps its capitals.
 func lowerFirst(s string) string {
 	r, n := utf8.DecodeRuneInString(s)
-	if r == utf8.RuneError || !unicode.IsUpper(r) {
+	if r == utf8.RuneError || !unicode.IsUpper(r) || startsWithAcronym(s) {
 		return s
 	}
 	return string(unicode.ToLower(r)) + s[n:]
+}
+
+// compose fills a phrase pattern ("une base de {persona} vérifiée chaque
+// semaine") so that the result fits rule: the inserted values are shortened,
+// longest first, never the pattern's own words.
+func compose(r Rule, pattern string, vals map[string]string) string {
+	words := map[string][]string{}
+	for k, v := range vals {
+		words[k] = strings.Fields(v)
+	}
+	build := func() string {
+		out := pattern
+		for k, w := range words {
+			out = strings.ReplaceAll(out, "{"+k+"}", dropDangling(strings.Join(w, " ")))
+		}
+		return out
+	}
+	for {
+		out := build()
+		over := (r.MaxWords > 0 && len(lexicon.Words(out)) > r.MaxWords) || (r.MaxChars > 0 && utf8.RuneCountInString(out) > r.MaxChars)
+		if !over {
+			return out
+		}
+		longest := ""
+		for k, w := range words {
+			if len(w) > 1 && (longest == "" || len(w) > len(words[longest]) || (len(w) == len(words[longest]) && k < longest)) {
+				longest = k
+			}
+		}
+		if longest == "" {
+			return out // the pattern alone is too long: fit() cuts it, Validate catches it
+		}
+		words[longest] = words[longest][:len(words[longest])-1]
+	}
 }
 
 func answer(level, conf int, reasoning string, values map[string]string, ev ...Evidence) Answer {
@@ -294,6 +330,11 @@ func pluralRole(pb *phrasebook, lang, title string) string {
 		words[i] = pluralFR(w)
 	}
 	return lowerFirst(strings.Join(words, " "))
+}
+
+func startsWithAcronym(s string) bool {
+	w, _, _ := strings.Cut(s, " ")
+	return isAcronym(strings.TrimRight(w, ",;:.'’"))
 }
 
 func isAcronym(w string) bool {
@@ -620,11 +661,13 @@ func (o *Offline) signal(pb *phrasebook, req Request) Answer {
 	if req.Site != nil {
 		seg, _, _ = segment(pb, req.Site)
 	}
-	s1 := strings.ReplaceAll(pb.Signal1, "{persona}", persona)
+	r1, _ := Signal.Rule("specific_target_1")
+	r2, _ := Signal.Rule("specific_target_2")
+	s1 := compose(r1, pb.Signal1, map[string]string{"persona": persona})
 	if seg != "" {
-		s1 = strings.NewReplacer("{segment}", seg, "{persona}", persona).Replace(pb.Signal1Segment)
+		s1 = compose(r1, pb.Signal1Segment, map[string]string{"segment": seg, "persona": persona})
 	}
-	s2 := strings.ReplaceAll(pb.Signal2, "{category}", category)
+	s2 := compose(r2, pb.Signal2, map[string]string{"category": category})
 	return answer(LevelInferred, 3, fmt.Sprintf("built from the persona %q and the category %q: signal 1 (volume) is companies hiring that persona, signal 2 (niche) funded companies still without such a product.", persona, category),
 		map[string]string{"specific_target_1": s1, "specific_target_2": s2})
 }
@@ -632,21 +675,13 @@ func (o *Offline) signal(pb *phrasebook, req Request) Answer {
 // --- system ----------------------------------------------------------------
 
 func (o *Offline) system(pb *phrasebook, req Request) Answer {
-	persona := strings.Join(firstWords(req.Inputs["target_persona"], 5), " ")
-	pain := strings.Join(firstWords(req.Inputs["solve_specific_pain"], 6), " ")
+	r1, _ := System.Rule("system_1")
+	r2, _ := System.Rule("system_2")
 	return answer(LevelInferred, 3, "three steps built from the persona and the pain point.", map[string]string{
-		"system_1": strings.ReplaceAll(pb.System1, "{persona}", persona),
-		"system_2": strings.ReplaceAll(pb.System2, "{pain}", pain),
+		"system_1": compose(r1, pb.System1, map[string]string{"persona": req.Inputs["target_persona"]}),
+		"system_2": compose(r2, pb.System2, map[string]string{"pain": lowerFirst(req.Inputs["solve_specific_pain"])}),
 		"system_3": pb.System3,
 	})
-}
-
-func firstWords(s string, n int) []string {
-	w := strings.Fields(s)
-	if len(w) > n {
-		w = w[:n]
-	}
-	return w
 }
 
 // --- case study ------------------------------------------------------------
@@ -680,9 +715,10 @@ func (o *Offline) caseStudy(pb *phrasebook, req Request) Answer {
 	if result == "" {
 		result = pb.Defaults["case_study_result"]
 	}
-	insight := strings.NewReplacer("{client}", c.Client, "{result}", result).Replace(pb.CaseInsight)
+	ri, _ := CaseStudy.Rule("case_study_insight")
+	insight := compose(ri, pb.CaseInsight, map[string]string{"client": c.Client, "result": result})
 	if c.Industry != "" {
-		insight = strings.NewReplacer("{client}", c.Client, "{industry}", c.Industry, "{result}", result).Replace(pb.CaseInsightInd)
+		insight = compose(ri, pb.CaseInsightInd, map[string]string{"client": c.Client, "industry": c.Industry, "result": result})
 	}
 	values := map[string]string{"case_study_insight": insight, "case_study_result": result}
 	if industryMatch {
@@ -710,6 +746,9 @@ func keywords(text string) map[string]bool {
 	out := map[string]bool{}
 	for _, w := range lexicon.Words(strings.ToLower(text)) {
 		w = fold(w)
+		if i := strings.LastIndexByte(w, '\''); i >= 0 {
+			w = w[i+1:] // "l'equipe" -> "equipe"
+		}
 		if utf8.RuneCountInString(w) < 3 || stopwords[w] {
 			continue
 		}

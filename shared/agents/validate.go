@@ -70,8 +70,8 @@ func Validate(spec Spec, a Answer, lang string) error {
 		if n := utf8.RuneCountInString(val); r.MaxChars > 0 && n > r.MaxChars {
 			bad(r.Var, "has %d characters, at most %d allowed", n, r.MaxChars)
 		}
-		if first, _ := utf8.DecodeRuneInString(val); r.LowerStart && unicode.IsUpper(first) {
-			bad(r.Var, "must start with a lower-case letter (it is used mid-sentence): %q", val)
+		if first, _ := utf8.DecodeRuneInString(val); r.LowerStart && unicode.IsUpper(first) && !startsWithAcronym(val) {
+			bad(r.Var, "must start with a lower-case letter (it is used mid-sentence), acronyms excepted: %q", val)
 		}
 		if r.NoVerbStart {
 			if w := lexicon.Words(val); len(w) > 0 && actionVerbs[strings.ToLower(w[0])] {

@@ -16,6 +16,7 @@ import (
 	"os"
 	"path"
 	"path/filepath"
+	"regexp"
 	"sort"
 	"strings"
 	"unicode/utf8"
@@ -278,11 +279,15 @@ func position(b []byte, off int64) (line, col int) {
 	return line, col
 }
 
+// listNumber matches "1. " / "2) " numbering in front of a heading.
+var listNumber = regexp.MustCompile(`^\s*\d+[.)]\s+`)
+
+// headings returns the "## " headings of a markdown text, without numbering.
 func headings(md string) []string {
 	var out []string
 	for _, l := range strings.Split(md, "\n") {
 		if t, ok := strings.CutPrefix(strings.TrimSpace(l), "## "); ok {
-			out = append(out, strings.TrimSpace(t))
+			out = append(out, strings.TrimSpace(listNumber.ReplaceAllString(t, "")))
 		}
 	}
 	return out

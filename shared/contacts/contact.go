@@ -5,7 +5,7 @@ package contacts
 
 // Contact is one accepted CSV row.
 type Contact struct {
-	Line        int    `json:"line"` // 1-based line of the row in the file (header is line 1)
+	Line        int    `json:"line"` // 1-based line where the row starts in the file (the header is usually line 1)
 	FirstName   string `json:"first_name"`
 	LastName    string `json:"last_name"`
 	Email       string `json:"email"`

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"strings"
+	"unicode"
 	"unicode/utf8"
 )
 
@@ -35,8 +36,10 @@ func (e *FormatError) Error() string {
 // Encoding: UTF-8 with or without BOM, UTF-16 with BOM, or Windows-1252 when
 // the file is not UTF-8 (see File.Encoding). The delimiter (',', ';' or tab) is
 // the one found most often outside quotes on the header line, which is the
-// first line with text. Headers are mapped with Canonical; an empty header
-// cell is named "column_N" (N is its 1-based position).
+// first line with a character other than space, ',', ';' or '"' (lines above
+// it are ignored). Headers are mapped with Canonical; an empty header cell is
+// named "column_N" (N is its 1-based position). A fatal error is a
+// *FormatError.
 //
 // Rows: cells are trimmed; rows whose cells are all blank are skipped; a row
 // with fewer cells than the header, or with more and a non-blank extra cell,
@@ -47,12 +50,16 @@ func (e *FormatError) Error() string {
 // "duplicate of line N" error (a rejected row does not count as a first
 // occurrence).
 //
-// Quotes: the file is parsed strictly (RFC 4180). A one-line row with a stray
-// quote (`Bob "the boss"`, `"Acme "Best" Corp"`) is re-read leniently with the
-// quote kept as a literal character, and accepted when it then splits into the
-// right number of cells; any other quoting error rejects the row, naming the
-// lines it covered. A quoted cell that is never closed rejects its row, and
-// reading resumes on the next line, so the rest of the file is not swallowed.
+// Quotes: the file is parsed strictly (RFC 4180), so a quoted cell may hold
+// delimiters and line breaks, and Line is the line a row starts on. A
+// one-line row with a stray quote (`Bob "the boss"`, `"Acme "Best" Corp"`) is
+// re-read leniently, the quote kept as a literal character, and validated
+// like any row (the cell count must match). A quoting error that made the
+// strict reader take several lines as one row (a quote opened and never
+// properly closed) rejects the first of those lines only and reads again from
+// the next one, so the good rows it swallowed are kept; that recovery is
+// bounded so that reading stays linear, and past the bound the whole span is
+// one error naming its lines. No row is ever dropped without a RowError.
 //
 // Read holds the whole file in memory; limit r (io.LimitReader) for untrusted
 // uploads.
@@ -68,13 +75,13 @@ func Read(r io.Reader) (*File, error) {
 	if err != nil {
 		return nil, err
 	}
-	delim, ok := detectDelimiter(text)
+	headLine, delim, ok := findHeader(text)
 	if !ok {
 		return nil, &FormatError{Reason: "no header: the file has no line with text"}
 	}
 	f := &File{Delimiter: delim, Encoding: enc}
 	s := &scanner{text: text, delim: delim, budget: 8*len(text) + 16<<20}
-	s.reset(1)
+	s.reset(headLine)
 
 	var head record
 	for {
@@ -377,23 +384,35 @@ func (s *scanner) runeCol(n, col int) int {
 	return utf8.RuneCountInString(s.text[s.lineStart(n):max(i, s.lineStart(n))]) + 1
 }
 
-// detectDelimiter returns ',', ';' or '\t', whichever occurs most outside
-// quotes on the first line with text; ',' when none does. It returns false
-// when no line has text.
-func detectDelimiter(text string) (rune, bool) {
-	start := 0
-	for start < len(text) {
+// findHeader returns the header line, the first line with a character other
+// than space, ',', ';' or '"', and the delimiter: ',', ';' or '\t', whichever
+// occurs most outside quotes on that line (',' when none does). An Excel
+// "sep=;" (or "sep=,") first line sets the delimiter instead, and the header
+// is the next line with text. It returns false when no line has text.
+func findHeader(text string) (line int, delim rune, ok bool) {
+	start, line := 0, 1
+	if first, _, found := strings.Cut(text, "\n"); found {
+		if first = strings.TrimSpace(first); len(first) == 5 && strings.EqualFold(first[:4], "sep=") &&
+			(first[4] == ',' || first[4] == ';') {
+			delim = rune(first[4])
+			start, line = strings.IndexByte(text, '\n')+1, 2
+		}
+	}
+	for ; ; line++ {
 		end := strings.IndexByte(text[start:], '\n')
 		if end < 0 {
 			end = len(text) - start
 		}
-		if strings.Trim(text[start:start+end], " \t\r,;\"") != "" {
+		if strings.IndexFunc(text[start:start+end], isText) >= 0 {
 			break
 		}
 		start += end + 1
+		if start >= len(text) {
+			return 0, 0, false
+		}
 	}
-	if start >= len(text) {
-		return 0, false
+	if delim != 0 {
+		return line, delim, true
 	}
 	counts := map[rune]int{}
 	quoted := false
@@ -406,14 +425,16 @@ func detectDelimiter(text string) (rune, bool) {
 			counts[r]++
 		}
 	}
-	best := ','
+	delim = ','
 	for _, d := range []rune{';', '\t'} {
-		if counts[d] > counts[best] {
-			best = d
+		if counts[d] > counts[delim] {
+			delim = d
 		}
 	}
-	return best, true
+	return line, delim, true
 }
+
+func isText(r rune) bool { return !unicode.IsSpace(r) && r != ',' && r != ';' && r != '"' }
 
 func blank(cells []string) bool {
 	for _, c := range cells {

@@ -66,6 +66,13 @@ func TestRead(t *testing.T) {
 			fields: map[int]map[string]string{3: {"last_name": "Durand", "first_name": "Bob"}},
 		},
 		{
+			// Excel's "sep=;" line decides: the header alone has as many
+			// commas as semicolons.
+			file: "excel_sep.csv", delim: ';', enc: "utf-8",
+			header:   []string{"email", "company_name", "notes_a_b_c"},
+			contacts: []wantContact{{3, "alice@acme.fr", "Acme, SA", ""}},
+		},
+		{
 			file: "windows1252.csv", delim: ';', enc: "windows-1252",
 			header: []string{"first_name", "last_name", "email", "company_name", "industry"},
 			contacts: []wantContact{

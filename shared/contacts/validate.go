@@ -70,12 +70,13 @@ func checkDomain(d string) error {
 	if len(d) > 253 {
 		return errors.New("domain too long")
 	}
-	labels := strings.Split(d, ".")
-	if len(labels) < 2 {
+	if !strings.Contains(d, ".") {
 		return fmt.Errorf("domain %q has no dot", d)
 	}
-	for _, l := range labels {
-		if l == "" || len(l) > 63 || l[0] == '-' || l[len(l)-1] == '-' {
+	var tld string
+	for rest := d; rest != ""; {
+		l, after, _ := strings.Cut(rest, ".")
+		if l == "" || len(l) > 63 || l[0] == '-' || l[len(l)-1] == '-' || after == "" && len(l) < len(rest) {
 			return fmt.Errorf("invalid domain %q", d)
 		}
 		for _, r := range l {
@@ -83,8 +84,8 @@ func checkDomain(d string) error {
 				return fmt.Errorf("invalid character %q in domain", r)
 			}
 		}
+		tld, rest = l, after
 	}
-	tld := labels[len(labels)-1]
 	if utf8.RuneCountInString(tld) < 2 || strings.Trim(tld, "0123456789") == "" {
 		return fmt.Errorf("invalid domain %q", d)
 	}

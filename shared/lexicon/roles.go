@@ -63,12 +63,15 @@ func TitleCasedRoles(lang, text string) []string {
 				last = j
 				continue
 			}
-			if connectors[fold(word(j))] && j+1 < len(spans) && adjacent(j+1) && casingOf(word(j+1)) == titleCase {
-				last = j + 1
-				j++
-				continue
+			// up to two connectors, then a capitalised word
+			k := j
+			for k < len(spans) && k-j < 2 && connectors[fold(word(k))] && k+1 < len(spans) && adjacent(k+1) {
+				k++
 			}
-			break
+			if k == j || casingOf(word(k)) != titleCase {
+				break
+			}
+			last, j = k, k
 		}
 		snippet := text[spans[first].start:spans[last].end]
 		if key := fold(snippet); !seen[key] {
@@ -81,8 +84,11 @@ func TitleCasedRoles(lang, text string) []string {
 }
 
 // connectors are the lower-case words allowed inside a title ("Directeur
-// des Ventes", "Head of Sales").
-var connectors = map[string]bool{"of": true, "de": true, "des": true, "du": true, "and": true, "et": true}
+// des Ventes", "Directrice de la Relation Client", "Head of Sales").
+var connectors = map[string]bool{
+	"of": true, "the": true, "and": true,
+	"de": true, "des": true, "du": true, "la": true, "et": true,
+}
 
 func isInlineSpace(r rune) bool { return r == ' ' || r == '\t' || r == '\u00a0' || r == '\u202f' }
 

@@ -120,8 +120,12 @@ func (p *Pipeline) Process(ctx context.Context, c contacts.Contact) (Result, err
 			siteErr = err.Error()
 		} else {
 			site = s
+			for _, pg := range s.Pages {
+				r.SitePages = append(r.SitePages, pg.URL)
+			}
 		}
 	}
+	r.SiteError = siteErr
 	r.Timings.ScrapeMS = time.Since(start).Milliseconds()
 
 	agentsStart := time.Now()

@@ -22,8 +22,13 @@ type Result struct {
 	Quality   quality.Report      `json:"quality"`
 	Status    string              `json:"status"`
 	Error     string              `json:"error,omitempty"`
-	Timings   Timings             `json:"timings"`
-	Usage     Usage               `json:"usage"`
+	// SiteError says why the prospect's site could not be used (agents then
+	// answer from lower fallback levels).
+	SiteError string `json:"site_error,omitempty"`
+	// SitePages are the URLs of the pages the agents read.
+	SitePages []string `json:"site_pages,omitempty"`
+	Timings   Timings  `json:"timings"`
+	Usage     Usage    `json:"usage"`
 	// Answers are the agents' full answers (with their model calls), keyed
 	// by agent name; the store writes them as the per-agent run trace.
 	Answers    map[string]agents.Answer `json:"-"`

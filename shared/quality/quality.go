@@ -114,13 +114,14 @@ func Score(in Input) Report {
 	flags = appendFlag(flags, checkWordCount(in))
 	flags = appendFlag(flags, checkUnfilled(in))
 	flags = append(flags, checkVariables(in.Variables)...)
-	flags = appendFlag(flags, checkTitleCase(lang, masked))
+	flags = appendFlag(flags, checkTitleCase(lang, masked, in.Variables))
 	flags = appendFlag(flags, checkJargon(lang, masked, in.Variables))
 	flags = appendFlag(flags, checkSpam(lang, masked, in.Variables))
 	flags = append(flags, checkSubject(in.Subject)...)
 	flags = append(flags, checkLinks(in.Body)...)
-	flags = appendFlag(flags, checkQuestions(in.Body))
-	flags = appendFlag(flags, checkSentences(in.Body))
+	noURLs := urlPattern.ReplaceAllString(in.Body, "URL") // "?" in a URL is not a question
+	flags = appendFlag(flags, checkQuestions(noURLs))
+	flags = appendFlag(flags, checkSentences(noURLs))
 	for _, f := range in.Extra {
 		f.Points = max(f.Points, 0)
 		flags = append(flags, f)
@@ -141,9 +142,12 @@ func Score(in Input) Report {
 
 	score := 100
 	for _, f := range flags {
+		if f.Points >= score { // also keeps huge Extra points from overflowing
+			score = 0
+			break
+		}
 		score -= f.Points
 	}
-	score = max(score, 0)
 	return Report{Score: score, Flags: flags}
 }
 
@@ -290,13 +294,16 @@ func checkVariables(vars []Variable) []Flag {
 	return flags
 }
 
-func checkTitleCase(lang, text string) *Flag {
+func checkTitleCase(lang, text string, vars []Variable) *Flag {
 	roles := lexicon.TitleCasedRoles(lang, text)
 	if len(roles) == 0 {
 		return nil
 	}
 	return &Flag{Code: CodeTitleCaseRole, Points: 15,
-		Message: "Job titles capitalised mid-sentence (write them in lower case): " + quoteList(roles) + "."}
+		Message: "Job titles capitalised mid-sentence (write them in lower case): " +
+			attribute(roles, vars, func(v string) []string {
+				return lexicon.TitleCasedRoles(lang, "x "+v) // as if mid-sentence
+			}) + "."}
 }
 
 func checkJargon(lang, text string, vars []Variable) *Flag {
@@ -317,31 +324,39 @@ func checkSpam(lang, text string, vars []Variable) *Flag {
 		Message: "Spam-trigger words: " + attribute(terms, vars, func(v string) []string { return lexicon.Spam(lang, v) }) + "."}
 }
 
-// attribute quotes terms, naming the agent variables whose value contains
-// each one: `"innovante" (in product_category), "leader"`.
+// attribute quotes terms, naming the agent variables whose value yields
+// the term (or part of it) through find: `"innovante" (in
+// product_category), "leader"`.
 func attribute(terms []string, vars []Variable, find func(string) []string) string {
-	in := map[string][]string{}
+	type hit struct{ term, name string }
+	var hits []hit
 	for _, v := range vars {
 		if v.Agent == "" {
 			continue
 		}
 		for _, t := range find(v.Value) {
-			k := strings.ToLower(t)
-			in[k] = append(in[k], v.Name)
+			hits = append(hits, hit{strings.ToLower(t), v.Name})
 		}
 	}
 	parts := make([]string, len(terms))
 	for i, t := range terms {
+		var names []string
+		lt := strings.ToLower(t)
+		for _, h := range hits {
+			if strings.Contains(lt, h.term) {
+				names = append(names, h.name)
+			}
+		}
 		parts[i] = fmt.Sprintf("%q", t)
-		if names := in[strings.ToLower(t)]; len(names) > 0 {
+		if len(names) > 0 {
 			parts[i] += " (in " + strings.Join(dedupe(names), ", ") + ")"
 		}
 	}
 	return joinLimited(parts, ", ", 6)
 }
 
-// maskContactValues blanks the values of contact columns in text, longest
-// first.
+// maskContactValues blanks the values of contact columns in text where
+// they stand as whole words, longest first.
 func maskContactValues(text string, vars []Variable) string {
 	var vals []string
 	for _, v := range vars {
@@ -351,10 +366,30 @@ func maskContactValues(text string, vars []Variable) string {
 	}
 	sort.Slice(vals, func(i, j int) bool { return len(vals[i]) > len(vals[j]) })
 	for _, val := range vals {
-		text = strings.ReplaceAll(text, val, " ")
+		var b strings.Builder
+		rest := text
+		for {
+			i := strings.Index(rest, val)
+			if i < 0 {
+				break
+			}
+			before, _ := utf8.DecodeLastRuneInString(rest[:i])
+			after, _ := utf8.DecodeRuneInString(rest[i+len(val):])
+			b.WriteString(rest[:i])
+			if isWordRune(before) || isWordRune(after) {
+				b.WriteString(val) // part of a longer word
+			} else {
+				b.WriteString(" ")
+			}
+			rest = rest[i+len(val):]
+		}
+		b.WriteString(rest)
+		text = b.String()
 	}
 	return text
 }
+
+func isWordRune(r rune) bool { return unicode.IsLetter(r) || unicode.IsDigit(r) }
 
 var fakeReply = regexp.MustCompile(`(?i)^\s*(re|fwd?|tr)\s*:`)
 
@@ -428,8 +463,9 @@ func host(u string) string {
 	return strings.TrimPrefix(strings.TrimSuffix(u, "."), "www.")
 }
 
+// checkQuestions counts the question marks of body, its URLs removed.
 func checkQuestions(body string) *Flag {
-	n := strings.Count(urlPattern.ReplaceAllString(body, " "), "?")
+	n := strings.Count(body, "?")
 	switch {
 	case n == 0:
 		return &Flag{Code: CodeCallToAction, Points: 5, Message: "Body asks no question; end with one interest question."}
@@ -440,9 +476,11 @@ func checkQuestions(body string) *Flag {
 	return nil
 }
 
+// checkSentences measures the sentences of body, its URLs replaced by a
+// word.
 func checkSentences(body string) *Flag {
 	count, longest, longestText := 0, 0, ""
-	for _, s := range sentences(urlPattern.ReplaceAllString(body, "URL")) {
+	for _, s := range sentences(body) {
 		n := len(lexicon.Words(s))
 		if n <= maxSentenceWords {
 			continue
@@ -483,14 +521,6 @@ func sentences(text string) []string {
 		}
 	}
 	return append(out, text[start:])
-}
-
-func quoteList(items []string) string {
-	q := make([]string, len(items))
-	for i, s := range items {
-		q[i] = fmt.Sprintf("%q", s)
-	}
-	return joinLimited(q, ", ", 6)
 }
 
 // joinLimited joins at most n items, then says how many were left out.

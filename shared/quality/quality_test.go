@@ -3,6 +3,7 @@ package quality
 import (
 	"encoding/json"
 	"flag"
+	"math"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -100,7 +101,7 @@ func TestRules(t *testing.T) {
 		flags []want
 	}{
 		{"body too short", func(in *Input) { in.Body = "Bonjour Sophie, une question rapide ?" },
-			[]want{{CodeWordCount, 20, false, []string{"6 words", "150-250"}}}},
+			[]want{{CodeWordCount, 20, false, []string{"5 words", "150-250"}}}},
 		{"body too long", func(in *Input) { in.Body += strings.Repeat(" Une phrase de plus ici.", 15) },
 			[]want{{CodeWordCount, 20, false, []string{"261 words", "150-250"}}}},
 		{"custom word range", func(in *Input) { in.MinWords, in.MaxWords = 50, 120 },
@@ -133,6 +134,10 @@ func TestRules(t *testing.T) {
 		}), []want{{CodeUngroundedEvidence, 10, true, []string{"specific_target_1", `"Doctolib ouvre un nouveau centre`, "…", "(+1 more)"}}}},
 		{"title-cased role", replaceBody(persona, "des Directeurs de la Relation Client"),
 			[]want{{CodeTitleCaseRole, 15, false, []string{`"Directeurs de la Relation Client"`}}}},
+		{"title-cased role named with its variable", func(in *Input) {
+			setVar("target_persona", func(v *Variable) { v.Value = "Managers" })(in)
+			replaceBody(persona, "des Managers")(in)
+		}, []want{{CodeTitleCaseRole, 15, false, []string{`"Managers" (in target_persona)`}}}},
 		{"title-cased roles flagged once", func(in *Input) {
 			replaceBody(persona, "des Directeurs Financiers")(in)
 			replaceBody("Vos responsables qualité", "Vos VP Sales")(in)
@@ -151,9 +156,15 @@ func TestRules(t *testing.T) {
 			setVar("company_name", func(v *Variable) { v.Value = "Leader Price" })(in)
 			in.Body = strings.ReplaceAll(in.Body, "Doctolib", "Leader Price")
 		}, nil},
+		{"contact column masked as a whole word only", func(in *Input) {
+			setVar("company_name", func(v *Variable) { v.Value = "ship" })(in)
+			replaceBody(closing, "Votre leadership est connu.")(in)
+		}, nil},
 		{"empty subject", func(in *Input) { in.Subject = " " },
 			[]want{{CodeSubject, 15, false, []string{"empty"}}}},
-		{"long subject", func(in *Input) { in.Subject = "Une question rapide sur la façon dont votre équipe support gère la hausse" },
+		{"long subject", func(in *Input) {
+			in.Subject = "Une question rapide sur la façon dont votre équipe support gère la hausse"
+		},
 			[]want{{CodeSubject, 5, false, []string{"13 words"}}}},
 		{"subject over 60 characters", func(in *Input) {
 			in.Subject = "Questionnement approfondi concernant l'internationalisation support"
@@ -179,9 +190,9 @@ func TestRules(t *testing.T) {
 		{"too many questions", replaceBody(closing, "Est-ce un sujet ? Une priorité ? Pour quand ?"),
 			[]want{{CodeCallToAction, 5, false, []string{"4 question marks", "1 to 3"}}}},
 		{"long sentence", replaceBody(closing, "Je ne sais pas si c'est une priorité pour vous ce trimestre, ni si votre équipe a déjà regardé ce type d'outil, ni même si le sujet relève de vous ou de quelqu'un d'autre dans l'organisation, mais je préfère poser la question."),
-			[]want{{CodeLongSentence, 5, false, []string{"43 words", `"Je ne sais pas si`}}}},
+			[]want{{CodeLongSentence, 5, false, []string{"42 words", `"Je ne sais pas si`}}}},
 		{"hard-wrapped line continues the sentence", replaceBody(closing, "Je ne sais pas si c'est une priorité pour vous ce trimestre, ni si votre équipe a déjà regardé ce type d'outil,\nni même si le sujet relève de vous ou de quelqu'un d'autre dans l'organisation, mais je préfère poser la question."),
-			[]want{{CodeLongSentence, 5, false, []string{"43 words"}}}},
+			[]want{{CodeLongSentence, 5, false, []string{"42 words"}}}},
 		{"extra flags deducted as given", func(in *Input) {
 			in.Extra = []Flag{
 				{Code: "prompt_injection", Points: 25, Message: "The prospect's site contains instructions to the model.", Gate: true},
@@ -272,6 +283,14 @@ func TestClamp(t *testing.T) {
 	}
 }
 
+func TestHugeExtraPointsClampToZero(t *testing.T) {
+	in := cleanInput(t)
+	in.Extra = []Flag{{Code: "a", Points: math.MaxInt}, {Code: "b", Points: math.MaxInt}}
+	if r := Score(in); r.Score != 0 {
+		t.Errorf("score = %d, want 0", r.Score)
+	}
+}
+
 func TestAutoApprovable(t *testing.T) {
 	tests := []struct {
 		name string
@@ -341,7 +360,7 @@ func FuzzScore(f *testing.F) {
 				{Name: "v", Value: value, Agent: "a", Confidence: conf, FallbackLevel: level, Ungrounded: []string{value}},
 				{Name: "company_name", Value: value},
 			},
-			Extra: []Flag{{Code: "extra", Points: conf}},
+			Extra: []Flag{{Code: "extra", Points: conf % 200}},
 		})
 		if r.Score < 0 || r.Score > 100 {
 			t.Fatalf("score %d out of range", r.Score)

@@ -109,9 +109,9 @@ func description(doc *goquery.Document) string {
 }
 
 // textOf returns the visible text under n: runs of white space become one
-// space and block elements start new lines, so "<p>a</p><p>b</p>" reads
-// "a\nb". Nodes in skip (and their subtrees) are left out. The result is
-// capped at maxText characters.
+// space, block elements start new lines ("<p>a</p><p>b</p>" reads "a\nb")
+// and table cells are separated by a space. Nodes in skip (and their
+// subtrees) are left out. The result is capped at maxText characters.
 func textOf(n *html.Node, skip map[*html.Node]bool) string {
 	w := textWriter{skip: skip}
 	w.walk(n)
@@ -153,15 +153,14 @@ func (w *textWriter) walk(n *html.Node) {
 		}
 	case html.ElementNode, html.DocumentNode:
 		block := n.Type == html.ElementNode && blocks[n.DataAtom]
-		if block {
-			w.newline = true
-		}
+		cell := n.Type == html.ElementNode && (n.DataAtom == atom.Td || n.DataAtom == atom.Th)
+		w.newline = w.newline || block
+		w.space = w.space || cell
 		for c := n.FirstChild; c != nil; c = c.NextSibling {
 			w.walk(c)
 		}
-		if block {
-			w.newline = true
-		}
+		w.newline = w.newline || block
+		w.space = w.space || cell
 	}
 }
 
@@ -173,7 +172,7 @@ var blocks = map[atom.Atom]bool{
 	atom.Footer: true, atom.H1: true, atom.H2: true, atom.H3: true, atom.H4: true, atom.H5: true,
 	atom.H6: true, atom.Header: true, atom.Hgroup: true, atom.Hr: true, atom.Li: true, atom.Main: true,
 	atom.Ol: true, atom.P: true, atom.Pre: true, atom.Section: true, atom.Summary: true, atom.Table: true,
-	atom.Tbody: true, atom.Td: true, atom.Tfoot: true, atom.Th: true, atom.Thead: true, atom.Tr: true,
+	atom.Tbody: true, atom.Tfoot: true, atom.Thead: true, atom.Tr: true,
 	atom.Ul: true,
 }
 

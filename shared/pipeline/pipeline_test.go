@@ -1,0 +1,280 @@
+package pipeline
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/kaleads/kaleads/shared/agents"
+	"github.com/kaleads/kaleads/shared/clientctx"
+	"github.com/kaleads/kaleads/shared/contacts"
+	"github.com/kaleads/kaleads/shared/scrape"
+	"github.com/kaleads/kaleads/shared/template"
+)
+
+// fakeEngine answers every agent with "<var> of <company>", recording the
+// order of calls, the inputs it got and the peak concurrency.
+type fakeEngine struct {
+	delay   time.Duration
+	fail    error
+	mu      sync.Mutex
+	calls   map[string]int // agent -> calls
+	order   []string
+	inputs  map[string]map[string]string
+	running atomic.Int32
+	peak    atomic.Int32
+}
+
+func (f *fakeEngine) Name() string            { return "fake" }
+func (f *fakeEngine) Version(string) string { return "fake/v1" }
+func (f *fakeEngine) Answer(ctx context.Context, req agents.Request) (agents.Answer, error) {
+	n := f.running.Add(1)
+	defer f.running.Add(-1)
+	for {
+		p := f.peak.Load()
+		if n <= p || f.peak.CompareAndSwap(p, n) {
+			break
+		}
+	}
+	f.mu.Lock()
+	if f.calls == nil {
+		f.calls, f.inputs = map[string]int{}, map[string]map[string]string{}
+	}
+	f.calls[req.Spec.Name]++
+	f.order = append(f.order, req.Spec.Name)
+	f.inputs[req.Spec.Name] = req.Inputs
+	f.mu.Unlock()
+	if f.fail != nil {
+		return agents.Answer{}, f.fail
+	}
+	select {
+	case <-time.After(f.delay):
+	case <-ctx.Done():
+		return agents.Answer{}, ctx.Err()
+	}
+	vals := map[string]string{}
+	for _, v := range req.Spec.Produces() {
+		vals[v] = v + " of " + req.Contact.CompanyName
+	}
+	return agents.Answer{Agent: req.Spec.Name, Values: vals, Confidence: 4, FallbackLevel: 1, Reasoning: "fake",
+		Version: "fake/v1", Calls: []agents.Call{{Model: "m", PromptTokens: 100, CompletionTokens: 10, CostUSD: 0.001}}}, nil
+}
+
+type fakeScraper struct {
+	mu    sync.Mutex
+	calls int
+	err   error
+}
+
+func (s *fakeScraper) Scrape(_ context.Context, website string) (*scrape.Site, error) {
+	s.mu.Lock()
+	s.calls++
+	s.mu.Unlock()
+	if s.err != nil {
+		return nil, s.err
+	}
+	return &scrape.Site{Host: website, Pages: []scrape.Page{{URL: website, Kind: "home", Text: "hello"}}}, nil
+}
+
+const allVarsTemplate = `Subject: {{company_name}}
+
+Bonjour {{first_name}}, {{target_persona}} {{product_category}} {{competitor_name}} {{solve_specific_pain}}
+{{specific_target_1}} {{specific_target_2}} {{system_1}} {{system_2}} {{system_3}} {{case_study_insight}} ?`
+
+func newTestPipeline(t *testing.T, tmpl string, e agents.Engine, s Scraper) *Pipeline {
+	t.Helper()
+	tm, err := template.Parse("template.md", []byte(tmpl))
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := New(Config{Template: tm, Context: &clientctx.Context{}, Engine: e, Scraper: s,
+		Columns: []string{"first_name", "last_name", "email", "company_name", "website"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+func contact(line int, first, company string) contacts.Contact {
+	site := "https://" + strings.ToLower(company) + ".example"
+	return contacts.Contact{Line: line, FirstName: first, CompanyName: company, Website: site, Email: strings.ToLower(first) + "@" + strings.ToLower(company) + ".example",
+		Fields: map[string]string{"first_name": first, "company_name": company, "website": site}}
+}
+
+func TestProcessRunsTheDAGInOrder(t *testing.T) {
+	e := &fakeEngine{delay: 20 * time.Millisecond}
+	p := newTestPipeline(t, allVarsTemplate, e, &fakeScraper{})
+	r, err := p.Process(context.Background(), contact(2, "Léa", "Acme"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	pos := map[string]int{}
+	for i, a := range e.order {
+		pos[a] = i
+	}
+	for _, first := range []string{"persona", "competitor", "pain", "case_study"} {
+		if pos[first] > 3 {
+			t.Errorf("%s ran at position %d, want in the first parallel stage", first, pos[first])
+		}
+	}
+	if !(pos["signal"] == 4 && pos["system"] == 5) {
+		t.Errorf("order %v: signal then system must follow the first stage", e.order)
+	}
+	if e.peak.Load() != 4 {
+		t.Errorf("peak concurrency %d, want the 4 independent agents at once", e.peak.Load())
+	}
+	if got := e.inputs["system"]["specific_target_2"]; got != "specific_target_2 of Acme" {
+		t.Errorf("system agent got specific_target_2=%q", got)
+	}
+	if !strings.HasPrefix(r.Body, "Bonjour Léa, target_persona of Acme product_category of Acme") || strings.Contains(r.Body, "{{") {
+		t.Errorf("body %q", r.Body)
+	}
+	if r.Subject != "Acme" || r.Status != StatusGenerated || r.Usage.Calls != 6 {
+		t.Errorf("subject %q status %s calls %d", r.Subject, r.Status, r.Usage.Calls)
+	}
+	if v := r.Variables["signal_1"]; v.Value != "" {
+		t.Errorf("unexpected variable")
+	}
+	if v := r.Variables["specific_target_1"]; v.Agent != "signal" || v.Confidence != 4 || v.FallbackLevel != 1 {
+		t.Errorf("variable provenance %+v", v)
+	}
+}
+
+func TestCacheReusesCompanyAnswers(t *testing.T) {
+	e := &fakeEngine{delay: 5 * time.Millisecond}
+	s := &fakeScraper{}
+	p := newTestPipeline(t, allVarsTemplate, e, s)
+	cs := []contacts.Contact{contact(2, "Léa", "Acme"), contact(3, "Paul", "Acme"), contact(4, "Zoé", "Beta"), contact(5, "Jean", "Acme")}
+	var got []Result
+	sum, err := p.Run(context.Background(), cs, RunOptions{Concurrency: 4}, func(r Result) error { got = append(got, r); return nil })
+	if err != nil {
+		t.Fatal(err)
+	}
+	for agent, n := range e.calls {
+		if n != 2 {
+			t.Errorf("agent %s ran %d times, want once per company (2)", agent, n)
+		}
+	}
+	if sum.CacheHits != 12 || sum.CacheMisses != 12 || sum.CacheHitRate() != 0.5 {
+		t.Errorf("cache hits %d misses %d", sum.CacheHits, sum.CacheMisses)
+	}
+	if sum.Usage.Calls != 12 {
+		t.Errorf("usage counts %d calls, want 12 (cache hits are free)", sum.Usage.Calls)
+	}
+	for i, r := range got {
+		if r.Contact.Line != cs[i].Line {
+			t.Fatalf("emitted out of order: %d at %d", r.Contact.Line, i)
+		}
+	}
+	// Contact-level values differ, company-level values are shared.
+	if !strings.HasPrefix(got[1].Body, "Bonjour Paul, target_persona of Acme") || !got[1].Variables["target_persona"].Cached && !got[0].Variables["target_persona"].Cached {
+		t.Errorf("second Acme contact: %q", got[1].Body)
+	}
+}
+
+func TestUnknownVariableFailsBeforeAnyContact(t *testing.T) {
+	tm, _ := template.Parse("examples/acme/template.md", []byte("Subject: hi\n\nBonjour {{first_name}}, {{favourite_colour}}"))
+	_, err := New(Config{Template: tm, Context: &clientctx.Context{}, Engine: &fakeEngine{}, Scraper: &fakeScraper{}, Columns: []string{"first_name"}})
+	var uv *agents.UnknownVariableError
+	if !errors.As(err, &uv) || uv.Var != "favourite_colour" || !strings.Contains(err.Error(), "examples/acme/template.md:3") {
+		t.Fatalf("got %v", err)
+	}
+}
+
+func TestSiteFailureStillMakesAnEmail(t *testing.T) {
+	p := newTestPipeline(t, allVarsTemplate, &fakeEngine{}, &fakeScraper{err: errors.New("connection refused")})
+	r, err := p.Process(context.Background(), contact(2, "Léa", "Acme"))
+	if err != nil || r.Status != StatusGenerated || r.SiteError != "connection refused" {
+		t.Fatalf("status %s site error %q err %v", r.Status, r.SiteError, err)
+	}
+}
+
+func TestEmptyContactValueStaysVisible(t *testing.T) {
+	p := newTestPipeline(t, "Subject: hi {{company_name}}\n\nBonjour {{first_name}} ?", &fakeEngine{}, &fakeScraper{})
+	c := contact(2, "", "Acme")
+	r, err := p.Process(context.Background(), c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(r.Body, "{{first_name}}") {
+		t.Errorf("an empty first name must not vanish silently: %q", r.Body)
+	}
+	found := false
+	for _, f := range r.Quality.Flags {
+		found = found || (f.Code == "unfilled_variable" && f.Gate)
+	}
+	if !found {
+		t.Errorf("flags %+v lack a gating unfilled_variable", r.Quality.Flags)
+	}
+}
+
+// A fatal engine error (exhausted quota) stops the run; results finished
+// before are still emitted, none twice.
+func TestFatalErrorStopsRunKeepingFinished(t *testing.T) {
+	var n atomic.Int32
+	quota := errors.New("insufficient_quota")
+	e := &switchEngine{after: 3, err: quota, n: &n}
+	p := newTestPipeline(t, "Subject: {{company_name}}\n\n{{first_name}} {{target_persona}} ?", e, &fakeScraper{})
+	var cs []contacts.Contact
+	for i := range 50 {
+		cs = append(cs, contact(i+2, "A", fmt.Sprintf("Co%d", i)))
+	}
+	seen := map[int]bool{}
+	sum, err := p.Run(context.Background(), cs, RunOptions{Concurrency: 2}, func(r Result) error {
+		if seen[r.Contact.Line] {
+			t.Errorf("line %d emitted twice", r.Contact.Line)
+		}
+		seen[r.Contact.Line] = true
+		return nil
+	})
+	if !errors.Is(err, quota) {
+		t.Fatalf("err %v, want the quota error", err)
+	}
+	if sum.Generated < 3 || sum.Contacts >= 50 || !strings.Contains(sum.StoppedEarly, "insufficient_quota") {
+		t.Errorf("generated %d of %d, stopped %q", sum.Generated, sum.Contacts, sum.StoppedEarly)
+	}
+}
+
+type switchEngine struct {
+	after int32
+	err   error
+	n     *atomic.Int32
+}
+
+func (s *switchEngine) Name() string            { return "switch" }
+func (s *switchEngine) Version(string) string { return "v" }
+func (s *switchEngine) Answer(ctx context.Context, req agents.Request) (agents.Answer, error) {
+	if s.n.Add(1) > s.after {
+		return agents.Answer{}, s.err
+	}
+	return (&fakeEngine{}).Answer(ctx, req)
+}
+
+func TestCancelKeepsFinishedResults(t *testing.T) {
+	e := &fakeEngine{delay: 30 * time.Millisecond}
+	p := newTestPipeline(t, "Subject: {{company_name}}\n\n{{first_name}} {{target_persona}} ?", e, &fakeScraper{})
+	var cs []contacts.Contact
+	for i := range 40 {
+		cs = append(cs, contact(i+2, "A", fmt.Sprintf("Co%d", i)))
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	emitted := 0
+	sum, err := p.Run(ctx, cs, RunOptions{Concurrency: 4}, func(r Result) error {
+		emitted++
+		if emitted == 5 {
+			cancel()
+		}
+		if r.Status != StatusGenerated {
+			t.Errorf("a cancelled contact was emitted: %+v", r.Error)
+		}
+		return nil
+	})
+	if !errors.Is(err, context.Canceled) || sum.Contacts != emitted || emitted < 5 || emitted >= 40 {
+		t.Errorf("err %v, emitted %d, summary %d", err, emitted, sum.Contacts)
+	}
+}
