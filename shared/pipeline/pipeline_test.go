@@ -30,7 +30,7 @@ type fakeEngine struct {
 	peak    atomic.Int32
 }
 
-func (f *fakeEngine) Name() string            { return "fake" }
+func (f *fakeEngine) Name() string          { return "fake" }
 func (f *fakeEngine) Version(string) string { return "fake/v1" }
 func (f *fakeEngine) Answer(ctx context.Context, req agents.Request) (agents.Answer, error) {
 	n := f.running.Add(1)
@@ -246,7 +246,7 @@ type switchEngine struct {
 	n     *atomic.Int32
 }
 
-func (s *switchEngine) Name() string            { return "switch" }
+func (s *switchEngine) Name() string          { return "switch" }
 func (s *switchEngine) Version(string) string { return "v" }
 func (s *switchEngine) Answer(ctx context.Context, req agents.Request) (agents.Answer, error) {
 	if s.n.Add(1) > s.after {

@@ -79,9 +79,10 @@ func classify(l link) (kind string, rank int) {
 // rankLinks keeps same-site links that look like useful pages and orders them:
 // one page of each kind before a second of any kind; within a round,
 // customers/testimonials/case studies, then about, then pricing; ties keep
-// page order. seen holds page keys to skip and is updated.
-func rankLinks(links []link, home *url.URL, seen map[string]bool) []candidate {
+// page order. Links whose page key is in skip are left out.
+func rankLinks(links []link, home *url.URL, skip map[string]bool) []candidate {
 	var cands []candidate
+	seen := map[string]bool{}
 	for i, l := range links {
 		if l.url.Scheme != "http" && l.url.Scheme != "https" || l.url.User != nil || !sameSite(l.url, home) {
 			continue
@@ -90,7 +91,7 @@ func rankLinks(links []link, home *url.URL, seen map[string]bool) []candidate {
 			continue
 		}
 		kind, rank := classify(l)
-		if kind == "" || seen[pageKey(l.url)] {
+		if kind == "" || skip[pageKey(l.url)] || seen[pageKey(l.url)] {
 			continue
 		}
 		seen[pageKey(l.url)] = true

@@ -195,6 +195,7 @@ func parseWebsite(website string) (u *url.URL, key string, explicit bool, err er
 		return nil, "", false, fmt.Errorf("%w: %v", ErrInvalidURL, err)
 	}
 	u.Scheme = strings.ToLower(u.Scheme)
+	u.Host = strings.ToLower(u.Host)
 	u.Fragment, u.RawFragment = "", ""
 	if u.Path == "" && u.Opaque == "" {
 		u.Path = "/"

@@ -134,7 +134,7 @@ func TestScrapeDiscoveryAndRanking(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := []string{"home http://acme.test/", "customers /clients", "case_studies /etudes-de-cas/projet-a", "testimonials /avis", "about /a-propos"}
+	want := []string{"home /", "customers /clients", "case_studies /etudes-de-cas/projet-a", "testimonials /avis", "about /a-propos"}
 	if got := kindsAndPaths(site); !reflect.DeepEqual(got, want) {
 		t.Errorf("pages = %q, want %q", got, want)
 	}
@@ -268,7 +268,7 @@ func TestScrapeRobots(t *testing.T) {
 		{
 			name:      "disallowed page skipped",
 			robots:    resp{ctype: "text/plain", body: "User-agent: *\nDisallow: /clients\n"},
-			wantPages: []string{"home http://acme.test/", "testimonials /temoignages"},
+			wantPages: []string{"home /", "testimonials /temoignages"},
 			wantNote:  "http://acme.test/clients: skipped, disallowed by robots.txt",
 		},
 		{
@@ -285,12 +285,12 @@ func TestScrapeRobots(t *testing.T) {
 		{
 			name:      "robots.txt 404 allows all",
 			robots:    resp{status: http.StatusNotFound},
-			wantPages: []string{"home http://acme.test/", "customers /clients", "testimonials /temoignages"},
+			wantPages: []string{"home /", "customers /clients", "testimonials /temoignages"},
 		},
 		{
 			name:      "robots.txt 503 allows all",
 			robots:    resp{status: http.StatusServiceUnavailable},
-			wantPages: []string{"home http://acme.test/", "customers /clients", "testimonials /temoignages"},
+			wantPages: []string{"home /", "customers /clients", "testimonials /temoignages"},
 		},
 	}
 	for _, tt := range tests {
