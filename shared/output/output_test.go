@@ -1,0 +1,121 @@
+package output
+
+import (
+	"encoding/csv"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/kaleads/kaleads/shared/contacts"
+	"github.com/kaleads/kaleads/shared/pipeline"
+	"github.com/kaleads/kaleads/shared/quality"
+)
+
+func TestSafeCell(t *testing.T) {
+	for in, want := range map[string]string{
+		"=HYPERLINK(\"http://x\",\"y\")": "'=HYPERLINK(\"http://x\",\"y\")",
+		"+33 6 12":                       "'+33 6 12",
+		"-2+3":                           "'-2+3",
+		"@SUM(A1)":                       "'@SUM(A1)",
+		"\tcmd":                          "'\tcmd",
+		"Bonjour = salut":                "Bonjour = salut",
+		"":                               "",
+		"léa@acme.fr":                    "léa@acme.fr",
+	} {
+		if got := SafeCell(in); got != want {
+			t.Errorf("SafeCell(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
+
+func readCSV(t *testing.T, path string) [][]string {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.HasPrefix(string(b), "\ufeff") {
+		t.Errorf("%s: no UTF-8 BOM for Excel", path)
+	}
+	rows, err := csv.NewReader(strings.NewReader(strings.TrimPrefix(string(b), "\ufeff"))).ReadAll()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return rows
+}
+
+func TestWriter(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "out")
+	w, err := Create(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := w.RowErrors([]contacts.RowError{{Line: 4, Reason: "invalid email \"jean@@x.fr\"", Fields: map[string]string{"email": "jean@@x.fr", "company_name": "X"}, Raw: []string{"Jean", "jean@@x.fr"}}}); err != nil {
+		t.Fatal(err)
+	}
+	good := pipeline.Result{Contact: contacts.Contact{Line: 2, Email: "lea@acme.fr", FirstName: "Léa", LastName: "=HYPERLINK(\"http://evil\")", CompanyName: "Acme"},
+		Subject: "Acme", Body: "Bonjour Léa,\n\nligne 2", Status: pipeline.StatusGenerated,
+		Quality:   quality.Report{Score: 90, Flags: []quality.Flag{{Code: "jargon", Points: 10, Message: "Uses jargon: innovant."}}},
+		Variables: map[string]pipeline.Variable{"target_persona": {Value: "DAF", Agent: "persona", FallbackLevel: 1, Confidence: 5}}}
+	bad := good
+	bad.Contact.Line, bad.Contact.Email, bad.Quality = 3, "paul@acme.fr", quality.Report{Score: 40, Flags: []quality.Flag{{Code: "unfilled_variable", Points: 30, Message: "{{first_name}} is not filled.", Gate: true}}}
+	failed := pipeline.Result{Contact: contacts.Contact{Line: 5, Email: "z@z.fr", CompanyName: "Z"}, Status: pipeline.StatusFailed, Error: "context canceled"}
+	for _, r := range []pipeline.Result{good, bad, failed} {
+		if err := w.Write(r); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := w.Close(pipeline.Summary{Contacts: 3, Generated: 2, Failed: 1}, ReportInfo{Client: "acme", GeneratedAt: time.Unix(0, 0).UTC()}); err != nil {
+		t.Fatal(err)
+	}
+
+	emails := readCSV(t, filepath.Join(dir, FileEmailsCSV))
+	if len(emails) != 3 || strings.Join(emails[0], ",") != "email,first_name,last_name,company_name,subject,email_body" {
+		t.Fatalf("emails.csv %v", emails)
+	}
+	if emails[1][2] != "'=HYPERLINK(\"http://evil\")" || emails[1][5] != "Bonjour Léa,\n\nligne 2" {
+		t.Errorf("row %q: formula not neutralised or body changed", emails[1])
+	}
+	errs := readCSV(t, filepath.Join(dir, FileErrorsCSV))
+	if len(errs) != 3 || errs[1][0] != "4" || !strings.Contains(errs[1][3], "invalid email") || errs[2][0] != "5" || !strings.Contains(errs[2][3], "generation failed: context canceled") {
+		t.Errorf("errors.csv %v", errs)
+	}
+	lines := strings.Split(strings.TrimSpace(readFile(t, filepath.Join(dir, FileEmailsJSONL))), "\n")
+	if len(lines) != 3 {
+		t.Fatalf("emails.jsonl has %d lines", len(lines))
+	}
+	var first map[string]any
+	if err := json.Unmarshal([]byte(lines[0]), &first); err != nil {
+		t.Fatal(err)
+	}
+	for _, k := range []string{"contact", "subject", "body", "variables", "quality", "status", "timings"} {
+		if _, ok := first[k]; !ok {
+			t.Errorf("emails.jsonl object lacks %q", k)
+		}
+	}
+	html := readFile(t, filepath.Join(dir, FileReport))
+	iBad, iGood := strings.Index(html, `id="line-3"`), strings.Index(html, `id="line-2"`)
+	if iBad < 0 || iGood < 0 || iBad > iGood {
+		t.Errorf("report must list the worst score first")
+	}
+	for _, want := range []string{"{{first_name}} is not filled.", "bloquant", "Uses jargon: innovant.", "context canceled", "DAF"} {
+		if !strings.Contains(html, want) {
+			t.Errorf("report lacks %q", want)
+		}
+	}
+	if strings.Contains(html, `=HYPERLINK("http://evil")`) {
+		t.Errorf("report does not escape contact data")
+	}
+}
+
+func readFile(t *testing.T, p string) string {
+	t.Helper()
+	b, err := os.ReadFile(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
+}
