@@ -33,6 +33,7 @@ type RowError struct {
 // File is the result of reading a whole CSV file.
 type File struct {
 	Header   []string   // canonical column names, in file order
+	Columns  []string   // the header cells as written (trimmed), in file order
 	Contacts []Contact  // accepted rows, in file order
 	Errors   []RowError // rejected rows, in file order
 	// Delimiter is the cell delimiter detected from the header line: ',', ';' or '\t'.

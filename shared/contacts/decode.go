@@ -49,7 +49,7 @@ func decode(b []byte) (text string, encoding string, err error) {
 	}
 	if i := bytes.IndexByte(b, 0); i >= 0 {
 		return "", "", &FormatError{Line: lineAt(b, i),
-			Reason: "NUL byte: this is not a text CSV file (an .xlsx?); export the sheet as CSV"}
+			Reason: "NUL byte: this is not a CSV text file (an .xlsx? UTF-16 without BOM?); export the sheet as \"CSV UTF-8\""}
 	}
 	if bytes.IndexByte(b, '\n') < 0 {
 		b = bytes.ReplaceAll(b, []byte{'\r'}, []byte{'\n'})

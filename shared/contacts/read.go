@@ -135,7 +135,9 @@ func Read(r io.Reader) (*File, error) {
 func (f *File) setHeader(head record) error {
 	seen := make(map[string]int, len(head.cells))
 	f.Header = make([]string, len(head.cells))
+	f.Columns = make([]string, len(head.cells))
 	for i, cell := range head.cells {
+		f.Columns[i] = strings.TrimSpace(cell)
 		name := Canonical(cell)
 		if name == "" {
 			name = fmt.Sprintf("column_%d", i+1)
@@ -179,27 +181,29 @@ func (f *File) contact(rec record) (Contact, string) {
 		}
 		return c, reason
 	}
+	// Reasons name columns as the user wrote them ("Société", "Site web").
 	var problems []string
-	for i, name := range f.Header {
+	for i := range f.Header {
 		if len(cells[i]) > MaxCell && utf8.RuneCountInString(cells[i]) > MaxCell {
-			problems = append(problems, fmt.Sprintf("%s: the cell is longer than %d characters", name, MaxCell))
+			problems = append(problems, fmt.Sprintf("%s: the cell is longer than %d characters", f.Columns[i], MaxCell))
 		}
 	}
 	c.CompanyName = c.Fields[ColCompanyName]
 	if c.CompanyName == "" {
-		problems = append(problems, "company_name is empty")
+		problems = append(problems, f.column(ColCompanyName)+" is empty (a company name is required)")
 	}
 	email, err := NormalizeEmail(c.Fields[ColEmail])
-	if err != nil {
-		if v := c.Fields[ColEmail]; v != "" {
-			problems = append(problems, fmt.Sprintf("email %s: %v", short(v), err))
-		} else {
-			problems = append(problems, err.Error())
-		}
+	switch v, ok := c.Fields[ColEmail]; {
+	case !ok:
+		problems = append(problems, "no email column (an email is required)")
+	case v == "":
+		problems = append(problems, f.column(ColEmail)+" is empty (an email is required)")
+	case err != nil:
+		problems = append(problems, fmt.Sprintf("%s %s: %v", f.column(ColEmail), short(v), err))
 	}
 	website, err := NormalizeWebsite(c.Fields[ColWebsite])
 	if err != nil {
-		problems = append(problems, fmt.Sprintf("website %s: %v", short(c.Fields[ColWebsite]), err))
+		problems = append(problems, fmt.Sprintf("%s %s: %v", f.column(ColWebsite), short(c.Fields[ColWebsite]), err))
 	}
 	if len(problems) > 0 {
 		return c, strings.Join(problems, "; ")
@@ -217,6 +221,17 @@ func (f *File) contact(rec record) (Contact, string) {
 	c.Industry = c.Fields[ColIndustry]
 	c.JobTitle = c.Fields[ColJobTitle]
 	return c, ""
+}
+
+// column returns the header cell, as written, of the column with the given
+// canonical name.
+func (f *File) column(name string) string {
+	for i, h := range f.Header {
+		if h == name && f.Columns[i] != "" {
+			return f.Columns[i]
+		}
+	}
+	return name
 }
 
 // record is one CSV record, or a span of lines that could not be parsed.

@@ -2,6 +2,7 @@ package contacts
 
 import (
 	"bytes"
+	"encoding/csv"
 	"errors"
 	"fmt"
 	"io"
@@ -112,7 +113,7 @@ func TestRead(t *testing.T) {
 				{4, "duplicate of line 2"},
 				{5, `email "not-an-email"`},
 				{6, "duplicate of line 3"}, // "Bob Martin <bob@beta.fr>"
-				{7, "company_name is empty"},
+				{7, "company is empty (a company name is required)"},
 			},
 		},
 		{
@@ -126,7 +127,7 @@ func TestRead(t *testing.T) {
 				{14, "dave@acme.fr", "padded", ""},
 			},
 			errors: []wantError{
-				{3, "email is empty"},
+				{3, "email is empty (an email is required)"},
 				{4, `email "alice"`},
 				{5, "several '@'"},
 				{6, "no dot"},
@@ -278,6 +279,36 @@ func TestRead(t *testing.T) {
 	}
 }
 
+// Whatever a correct CSV writer produces is read back cell for cell (trimmed),
+// with each row's Line where it starts.
+func TestReadRoundTrip(t *testing.T) {
+	cells := []string{`Acme, "Best" Corp`, "line 1\nline 2\n\nline 4", "a;b,c\td", `"`, `""`, " padded ", "é€œ", `x"`, "\"quoted\" start"}
+	for _, delim := range []rune{',', ';', '\t'} {
+		var buf bytes.Buffer
+		w := csv.NewWriter(&buf)
+		w.Comma = delim
+		w.Write([]string{"email", "company", "notes"})
+		var lines []int
+		line := 2
+		for i, c := range cells {
+			lines = append(lines, line)
+			line += 1 + strings.Count(c, "\n")*2
+			w.Write([]string{fmt.Sprintf("u%d@acme.fr", i), c, c})
+		}
+		w.Flush()
+		f, err := Read(&buf)
+		if err != nil || len(f.Errors) > 0 || len(f.Contacts) != len(cells) {
+			t.Fatalf("delimiter %q: Read = %+v, %v", delim, f, err)
+		}
+		for i, c := range f.Contacts {
+			want := strings.TrimSpace(cells[i])
+			if c.CompanyName != want || c.Get("notes") != want || c.Line != lines[i] {
+				t.Errorf("delimiter %q: row %d = line %d %q %q; want line %d %q", delim, i, c.Line, c.CompanyName, c.Get("notes"), lines[i], want)
+			}
+		}
+	}
+}
+
 func TestReadContactFields(t *testing.T) {
 	in := "Prénom;Nom;Email;Société;Site;LinkedIn;Industrie;Fonction\n" +
 		"Élodie;Lefèvre;Elodie@Acme.fr;Acme;ACME.fr/fr;https://linkedin.com/in/e;SaaS;CEO\n"
@@ -308,6 +339,21 @@ func TestReadRowErrorKeepsRow(t *testing.T) {
 	}
 }
 
+// Reasons name the columns as the user wrote them.
+func TestReadReasonsUseColumnNames(t *testing.T) {
+	tests := []struct{ in, want string }{
+		{"Adresse e-mail;Société;Site web\n;;ftp://x.fr\n",
+			`Société is empty (a company name is required); Adresse e-mail is empty (an email is required); Site web "ftp://x.fr": not an http(s) URL`},
+		{"Société;Nom\nAcme;Martin\n", "no email column"},
+	}
+	for _, tt := range tests {
+		f, err := Read(strings.NewReader(tt.in))
+		if err != nil || len(f.Errors) != 1 || !strings.Contains(f.Errors[0].Reason, tt.want) {
+			t.Errorf("Read(%q) = %+v, %v; want one error containing %q", tt.in, f, err, tt.want)
+		}
+	}
+}
+
 func TestReadLongCell(t *testing.T) {
 	long := strings.Repeat("é", MaxCell+1)
 	in := "email,company,notes\na@acme.fr,Acme," + long + "\nb@acme.fr,Acme," + long[:2*MaxCell] + "\n"
@@ -323,10 +369,19 @@ func TestReadLongCell(t *testing.T) {
 	}
 }
 
-func TestReadNotText(t *testing.T) {
-	_, err := Read(strings.NewReader("PK\x03\x04\x14\x00\x06\x00"))
-	if err == nil || !strings.Contains(err.Error(), "not a text CSV") {
-		t.Errorf("err = %v, want a not-text error", err)
+func TestReadFatal(t *testing.T) {
+	tests := []struct{ in, want string }{
+		{"\"email,company\nalice@acme.fr,Acme\n", "line 1: header: bad quotes: a quoted cell is opened"},
+		{"\u00a0\n\n", "no header"},
+		{" ; , \n\n", "no header"},
+		{"PK\x03\x04\x14\x00\x06\x00", "line 1: NUL byte: this is not a CSV text file"},
+		{"\n\nemail;nom\n", "line 3: no company column"},
+	}
+	for _, tt := range tests {
+		f, err := Read(strings.NewReader(tt.in))
+		if f != nil || err == nil || !strings.Contains(err.Error(), tt.want) {
+			t.Errorf("Read(%q) = %v, %v; want error containing %q", tt.in, f, err, tt.want)
+		}
 	}
 }
 

@@ -9,6 +9,8 @@ import (
 	"strings"
 	"unicode"
 	"unicode/utf8"
+
+	"golang.org/x/net/idna"
 )
 
 // NormalizeEmail checks that s is one usable email address and returns it
@@ -94,7 +96,8 @@ func checkDomain(d string) error {
 
 // NormalizeWebsite checks that s is an http(s) URL of a domain name and
 // returns it normalised: trimmed, "https://" added when there is no scheme,
-// scheme and host lower-cased, path, query and fragment kept. An empty s gives
+// scheme and host lower-cased (an internationalised host in its ASCII
+// "xn--" form), path, query and fragment kept. An empty s gives
 // "" and no error.
 func NormalizeWebsite(s string) (string, error) {
 	s = strings.TrimSpace(s)
@@ -130,6 +133,13 @@ func NormalizeWebsite(s string) (string, error) {
 	if err := checkDomain(host); err != nil {
 		return "", fmt.Errorf("not a website: %w", err)
 	}
+	// An internationalised host ("société.fr") is written in its ASCII form
+	// ("xn--socit-esab.fr") that HTTP clients and logs handle.
+	ascii, err := idna.Lookup.ToASCII(host)
+	if err != nil {
+		return "", fmt.Errorf("not a website: invalid domain %q", host)
+	}
+	host = ascii
 	if p := u.Port(); p != "" {
 		if n, err := strconv.Atoi(p); err != nil || n < 1 || n > 65535 {
 			return "", fmt.Errorf("invalid port %q", p)

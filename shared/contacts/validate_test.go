@@ -50,6 +50,7 @@ func TestNormalizeWebsite(t *testing.T) {
 		{in: " www.Acme.FR/Qui-Sommes-Nous ", want: "https://www.acme.fr/Qui-Sommes-Nous"},
 		{in: "HTTP://Acme.fr/a?b=C#d", want: "http://acme.fr/a?b=C#d"},
 		{in: "//acme.fr", want: "https://acme.fr"},
+		{in: "Société.fr/équipe", want: "https://xn--socit-esab.fr/%C3%A9quipe"},
 		{in: "acme.fr:8443/x", want: "https://acme.fr:8443/x"},
 		{in: "javascript:alert(1)", err: `scheme "javascript"`},
 		{in: "ftp://x.fr", err: `scheme "ftp"`},

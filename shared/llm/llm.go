@@ -197,7 +197,7 @@ func (e *Engine) Answer(ctx context.Context, req agents.Request) (agents.Answer,
 				openai.ChatCompletionMessage{Role: openai.ChatMessageRoleUser, Content: repairMessage(problem)})
 			continue
 		}
-		reason = "answer still invalid after one repair: " + clip(oneLine(problem.Error()), 300)
+		reason = "answer still invalid after one repair: " + clip(oneLine(problem.Error()), 600)
 	}
 	return e.fallBack(ctx, req, calls, findings, reason)
 }

@@ -2,6 +2,7 @@ package scrape
 
 import (
 	"strings"
+	"unicode"
 	"unicode/utf8"
 )
 
@@ -26,6 +27,13 @@ func splitAttribution(s string) (author, title string) {
 	if len(lines) == 0 {
 		return "", ""
 	}
+	// Skip a leading headline ("Un outil génial") before the name.
+	for i, l := range lines {
+		if name, _ := cutName(l); looksLikeName(name) || isJobTitle(name) {
+			lines = lines[i:]
+			break
+		}
+	}
 	name, tail := cutName(lines[0])
 	if isJobTitle(name) {
 		return "", titleOf(strings.Join(lines, "\n"))
@@ -35,6 +43,26 @@ func splitAttribution(s string) (author, title string) {
 		rest = append([]string{tail}, rest...)
 	}
 	return name, titleOf(strings.Join(rest, "\n"))
+}
+
+// looksLikeName reports whether s could be a person's name: one to five
+// words, each capitalised apart from particles ("Léa de La Fontaine").
+func looksLikeName(s string) bool {
+	words := strings.Fields(s)
+	if len(words) == 0 || len(words) > 5 {
+		return false
+	}
+	for _, w := range words {
+		switch strings.ToLower(w) {
+		case "de", "du", "des", "la", "le", "van", "von", "der", "den", "da", "di", "dos", "el", "al", "bin", "ben":
+			continue
+		}
+		r, _ := utf8.DecodeRuneInString(strings.TrimPrefix(strings.TrimPrefix(w, "d'"), "d’"))
+		if !unicode.IsUpper(r) {
+			return false
+		}
+	}
+	return true
 }
 
 // cutName splits s at its first name separator.

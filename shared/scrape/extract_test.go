@@ -145,6 +145,7 @@ func TestQuotes(t *testing.T) {
 			{"La mise en place a pris une semaine, sans consultant.", "Kim Nguyen", "CTO"},
 		}},
 		{"quote-author-block.html", []Testimonial{{"Le meilleur investissement de l'année pour notre atelier.", "Nadia Haddad", "Directrice d'usine"}}},
+		{"bootstrap-card.html", []Testimonial{{"On a divisé par deux le temps de saisie des commandes.", "Léa de La Fontaine", "Responsable ADV"}}},
 		{"no-testimonials.html", nil},
 		{"company-only.html", []Testimonial{
 			{"Une équipe à l'écoute et très réactive.", "Claire Martin", ""},
@@ -186,6 +187,7 @@ func TestSplitAttribution(t *testing.T) {
 		{"Head of Sales at Acme", "", "Head of Sales"},
 		{"Claire Martin, Acheteuse", "Claire Martin", "Acheteuse"},
 		{"Claire Martin, Office Lady", "Claire Martin", "Office Lady"}, // unknown title kept
+		{"Un outil génial\nMarc Petit\nGérant", "Marc Petit", "Gérant"},
 		{"", "", ""},
 		{" , — ", "", ""},
 	}

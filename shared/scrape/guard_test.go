@@ -154,3 +154,26 @@ func TestTargetErrorMessage(t *testing.T) {
 		t.Errorf("err = %v", err)
 	}
 }
+
+// FuzzCheckTarget: whatever the input, an accepted website is http(s),
+// has a host, carries no credentials and is no forbidden literal IP.
+func FuzzCheckTarget(f *testing.F) {
+	for _, s := range []string{"acme.fr", "http://127.0.0.1/", "file:///etc/passwd", "http://u@x/", "//[::ffff:a00:1]/", "javascript:1", "acme.fr:80", "http://0x7f.1/"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, in string) {
+		u, _, _, err := parseWebsite(in)
+		if err != nil {
+			return
+		}
+		if checkURL(u, false) != nil {
+			return
+		}
+		if u.Scheme != "http" && u.Scheme != "https" || u.Hostname() == "" || u.User != nil {
+			t.Fatalf("accepted %q as %#v", in, u)
+		}
+		if ip, err := netip.ParseAddr(u.Hostname()); err == nil && forbiddenIP(ip) != "" {
+			t.Fatalf("accepted forbidden IP %q", in)
+		}
+	})
+}

@@ -165,22 +165,30 @@ const (
 )
 
 func roleOf(s *goquery.Selection) int {
-	c := strings.ToLower(s.AttrOr("class", ""))
+	var tokens []string
+	for _, c := range strings.Fields(strings.ToLower(s.AttrOr("class", ""))) {
+		if !strings.HasPrefix(c, "text-") { // utility classes: text-muted, text-center...
+			tokens = append(tokens, c)
+		}
+	}
 	has := func(words ...string) bool {
-		for _, w := range words {
-			if strings.Contains(c, w) {
-				return true
+		for _, c := range tokens {
+			for _, w := range words {
+				if strings.Contains(c, w) {
+					return true
+				}
 			}
 		}
 		return false
 	}
 	switch {
-	case has("name"):
-		return roleName
-	case has("job", "role", "position", "poste", "fonction", "designation", "title"):
-		return roleTitle
 	case has("company", "entreprise", "societe", "logo"):
 		return roleCompany
+	case has("name"):
+		return roleName
+	case has("job", "role", "position", "poste", "fonction", "designation"),
+		has("title") && isJobTitle(s.Text()): // "…-title" is often a headline
+		return roleTitle
 	case has("author", "auteur", "person", "signature", "meta", "cite", "who", "source", "client", "details", "info"):
 		return roleAttribution
 	case has("content", "text", "body", "message", "quote", "excerpt", "comment", "review", "desc"):
@@ -233,17 +241,17 @@ func fromCard(card *goquery.Selection) (Testimonial, bool) {
 	case name != nil:
 		t.Author = cleanName(oneLine(textOf(name, nil)))
 		if title != nil {
-			t.Title = cleanTitle(oneLine(textOf(title, nil)))
+			t.Title = titleOf(textOf(title, nil))
 		} else if attr != nil && !contains(name, attr) {
 			t.Title = titleOf(without(attr, name))
 		}
 	case attr != nil:
 		t.Author, t.Title = splitAttribution(without(attr, title))
 		if title != nil {
-			t.Title = cleanTitle(oneLine(textOf(title, nil)))
+			t.Title = titleOf(textOf(title, nil))
 		}
 	case title != nil:
-		t.Title = cleanTitle(oneLine(textOf(title, nil)))
+		t.Title = titleOf(textOf(title, nil))
 	default:
 		skip[quote] = true
 		t.Author, t.Title = splitAttribution(textOf(card.Nodes[0], skip))

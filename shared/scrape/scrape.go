@@ -2,6 +2,8 @@ package scrape
 
 import (
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"fmt"
 	"net"
 	"net/http"
@@ -40,6 +42,9 @@ type Options struct {
 	// UserAgent is sent with every request and matched against robots.txt
 	// groups. Default DefaultUserAgent.
 	UserAgent string
+	// RootCAs, when set, replaces the system roots for HTTPS (the --sites
+	// server's own certificate).
+	RootCAs *x509.CertPool
 }
 
 // DefaultUserAgent identifies the scraper when Options.UserAgent is empty.
@@ -112,6 +117,9 @@ func New(opts Options) *Scraper {
 		MaxIdleConnsPerHost:   2,
 		IdleConnTimeout:       30 * time.Second,
 	}
+	if opts.RootCAs != nil {
+		base.TLSClientConfig = &tls.Config{RootCAs: opts.RootCAs, MinVersion: tls.VersionTLS12}
+	}
 	rt := &transport{base: base, pace: &pacer{gap: opts.PerHostDelay, next: map[string]time.Time{}}, timeout: opts.Timeout}
 	s.pages = &http.Client{Transport: rt, CheckRedirect: s.checkRedirect(true)}
 	s.robotsHTTP = &http.Client{Transport: rt, CheckRedirect: s.checkRedirect(false)}
@@ -131,8 +139,9 @@ func (s *Scraper) Stats() Stats {
 // A website without a scheme is tried over https, then http if https cannot
 // be reached.
 //
-// Results are cached per domain ("www." and letter case ignored) for the
-// Scraper's lifetime, and concurrent calls for one domain share one fetch. The
+// Results, failures included, are cached per domain ("www." and letter case
+// ignored) for the Scraper's lifetime, and concurrent calls for one domain
+// share one fetch (a call cut short by its own context is not cached). The
 // returned Site is shared between callers and must not be modified.
 //
 // An error is returned only when nothing usable was fetched: an invalid URL

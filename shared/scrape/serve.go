@@ -1,13 +1,22 @@
 package scrape
 
 import (
+	"bufio"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
 	"errors"
 	"fmt"
+	"math/big"
 	"net"
 	"net/http"
 	"os"
 	"path"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -15,11 +24,16 @@ import (
 // and tests: DIR/acme.fr/index.html is the home page of acme.fr (and of
 // www.acme.fr), DIR/acme.fr/clients.html or DIR/acme.fr/clients/index.html
 // answers /clients, DIR/acme.fr/robots.txt is its robots.txt.
+//
+// The server speaks HTTP and HTTPS on the same port (it looks at the first
+// byte of each connection), with a self-signed certificate naming every site
+// directory and its www. form, so "https://www.acme.fr" works offline too.
 type SiteServer struct {
-	dir  string
-	root *os.Root
-	addr string
-	srv  *http.Server
+	dir   string
+	root  *os.Root
+	addr  string
+	srv   *http.Server
+	roots *x509.CertPool
 }
 
 // ServeDir starts a SiteServer for dir on a free loopback port. Use Options to
@@ -35,10 +49,130 @@ func ServeDir(dir string) (*SiteServer, error) {
 		return nil, fmt.Errorf("scrape: sites server: %w", err)
 	}
 	s := &SiteServer{dir: dir, root: root, addr: ln.Addr().String()}
+	cert, roots, err := selfSigned(dir)
+	if err != nil {
+		ln.Close()
+		root.Close()
+		return nil, fmt.Errorf("scrape: sites server certificate: %w", err)
+	}
+	s.roots = roots
 	s.srv = &http.Server{Handler: s, ReadHeaderTimeout: 5 * time.Second}
-	go s.srv.Serve(ln) // returns http.ErrServerClosed after Close
+	tlsConf := &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
+	go s.srv.Serve(&sniffListener{Listener: ln, tls: tlsConf}) // returns http.ErrServerClosed after Close
 	return s, nil
 }
+
+// selfSigned makes a certificate for every site directory (and www.) and a
+// pool trusting it.
+func selfSigned(dir string) (tls.Certificate, *x509.CertPool, error) {
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return tls.Certificate{}, nil, err
+	}
+	var names []string
+	for _, e := range entries {
+		if e.IsDir() {
+			n := strings.ToLower(e.Name())
+			names = append(names, n, "www."+n)
+		}
+	}
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		return tls.Certificate{}, nil, err
+	}
+	tmpl := &x509.Certificate{
+		SerialNumber:          big.NewInt(1),
+		Subject:               pkix.Name{CommonName: "kaleads --sites"},
+		DNSNames:              names,
+		NotBefore:             time.Now().Add(-time.Hour),
+		NotAfter:              time.Now().Add(24 * time.Hour),
+		KeyUsage:              x509.KeyUsageDigitalSignature | x509.KeyUsageCertSign,
+		ExtKeyUsage:           []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
+		BasicConstraintsValid: true,
+		IsCA:                  true,
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		return tls.Certificate{}, nil, err
+	}
+	leaf, err := x509.ParseCertificate(der)
+	if err != nil {
+		return tls.Certificate{}, nil, err
+	}
+	pool := x509.NewCertPool()
+	pool.AddCert(leaf)
+	return tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key, Leaf: leaf}, pool, nil
+}
+
+// sniffListener hands each connection to TLS when its first byte is a TLS
+// handshake record (0x16), and as plain HTTP otherwise.
+type sniffListener struct {
+	net.Listener
+	tls *tls.Config
+}
+
+func (l *sniffListener) Accept() (net.Conn, error) {
+	c, err := l.Listener.Accept()
+	if err != nil {
+		return nil, err
+	}
+	return &sniffConn{Conn: c, tls: l.tls}, nil
+}
+
+type sniffConn struct {
+	net.Conn
+	tls   *tls.Config
+	once  sync.Once
+	inner net.Conn
+	err   error
+}
+
+func (c *sniffConn) decide() {
+	c.once.Do(func() {
+		br := bufio.NewReader(c.Conn)
+		c.Conn.SetReadDeadline(time.Now().Add(5 * time.Second))
+		first, err := br.Peek(1)
+		c.Conn.SetReadDeadline(time.Time{})
+		if err != nil {
+			c.err = err
+			return
+		}
+		pc := &peekedConn{Conn: c.Conn, r: br}
+		if first[0] == 0x16 {
+			c.inner = tls.Server(pc, c.tls)
+		} else {
+			c.inner = pc
+		}
+	})
+}
+
+func (c *sniffConn) Read(p []byte) (int, error) {
+	if c.decide(); c.err != nil {
+		return 0, c.err
+	}
+	return c.inner.Read(p)
+}
+
+func (c *sniffConn) Write(p []byte) (int, error) {
+	if c.decide(); c.err != nil {
+		return 0, c.err
+	}
+	return c.inner.Write(p)
+}
+
+func (c *sniffConn) Close() error {
+	if c.inner != nil {
+		return c.inner.Close()
+	}
+	return c.Conn.Close()
+}
+
+type peekedConn struct {
+	net.Conn
+	r *bufio.Reader
+}
+
+func (c *peekedConn) Read(p []byte) (int, error) { return c.r.Read(p) }
 
 // Addr returns the server's "127.0.0.1:port".
 func (s *SiteServer) Addr() string { return s.addr }
@@ -56,6 +190,10 @@ func (s *SiteServer) Close() error {
 // trusted.
 func (s *SiteServer) Options(base Options) Options {
 	base.Resolve = s.resolve
+	base.RootCAs = s.roots
+	if base.PerHostDelay == 0 {
+		base.PerHostDelay = -1 // our own loopback server needs no politeness gap
+	}
 	return base
 }
 

@@ -31,17 +31,17 @@ func TestServeDirScrape(t *testing.T) {
 		got = append(got, p.Kind+" "+p.URL)
 	}
 	want := []string{
-		"home http://acme.fr/",
-		"customers http://acme.fr/clients",
-		"testimonials http://acme.fr/temoignages/",
-		"about http://acme.fr/a-propos",
-		"pricing http://acme.fr/tarifs",
+		"home https://acme.fr/",
+		"customers https://acme.fr/clients",
+		"testimonials https://acme.fr/temoignages/",
+		"about https://acme.fr/a-propos",
+		"pricing https://acme.fr/tarifs",
 	}
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("pages =\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
 	}
 	// robots.txt of the site disallows /prive/, the next candidate.
-	if want := []string{"http://acme.fr/prive/references-internes: skipped, disallowed by robots.txt"}; !reflect.DeepEqual(site.Errors, want) {
+	if want := []string{"https://acme.fr/prive/references-internes: skipped, disallowed by robots.txt"}; !reflect.DeepEqual(site.Errors, want) {
 		t.Errorf("errors = %q, want %q", site.Errors, want)
 	}
 	home := site.Home()
@@ -59,8 +59,21 @@ func TestServeDirScrape(t *testing.T) {
 	if !reflect.DeepEqual(quotes, wantQuotes) {
 		t.Errorf("quotes = %#v", quotes)
 	}
-	if url, ok := site.Find("nous avons réduit nos délais de livraison de 30 %"); !ok || url != "http://acme.fr/clients" {
+	if url, ok := site.Find("nous avons réduit nos délais de livraison de 30 %"); !ok || url != "https://acme.fr/clients" {
 		t.Errorf("Find = %q, %v", url, ok)
+	}
+}
+
+// The --sites server answers HTTPS with a certificate the scraper trusts,
+// and plain HTTP on the same port.
+func TestServeDirSchemes(t *testing.T) {
+	srv := serveTestdata(t)
+	for _, website := range []string{"https://www.acme.fr/", "http://acme.fr"} {
+		s := New(srv.Options(Options{MaxPages: 1})) // a new scraper: sites are cached per domain
+		site, err := s.Scrape(context.Background(), website)
+		if err != nil || len(site.Pages) != 1 || !strings.HasPrefix(site.Pages[0].URL, website[:strings.Index(website, ":")]+"://") {
+			t.Errorf("%s: %v %+v", website, err, site)
+		}
 	}
 }
 
@@ -82,10 +95,15 @@ func TestServeDirHosts(t *testing.T) {
 		t.Errorf("latin.fr home = %q / %q", h.Title, h.Text)
 	}
 
-	for _, w := range []string{"unknown.example", "http://93.184.216.34/", "http://127.0.0.1/"} {
-		_, err := s.Scrape(ctx, w)
-		if err == nil || !strings.Contains(err.Error(), "not in sites dir") {
-			t.Errorf("Scrape(%q) = %v, want \"not in sites dir\"", w, err)
+	// Nothing else is reachable: names and public IPs are not in the sites
+	// dir, private IPs stay refused.
+	for _, tt := range []struct{ website, err string }{
+		{"unknown.example", "host unknown.example not in sites dir"},
+		{"http://93.184.216.34/", "host 93.184.216.34 not in sites dir"},
+		{"http://127.0.0.1/", "refused target"},
+	} {
+		if _, err := s.Scrape(ctx, tt.website); err == nil || !strings.Contains(err.Error(), tt.err) {
+			t.Errorf("Scrape(%q) = %v, want %q", tt.website, err, tt.err)
 		}
 	}
 }

@@ -25,7 +25,7 @@ type Page struct {
 	Title       string        `json:"title"`
 	Description string        `json:"description"` // <meta name="description"> or og:description
 	Headings    []string      `json:"headings"`    // h1..h3 in document order
-	Text        string        `json:"text"`        // visible text, whitespace-collapsed, scripts/styles/nav/footer removed
+	Text        string        `json:"text"`        // visible text, one line per block, spaces collapsed; scripts/styles/nav/header/footer/forms removed; capped at 20,000 characters
 	Quotes      []Testimonial `json:"quotes"`      // testimonials found on the page
 }
 

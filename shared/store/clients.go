@@ -121,7 +121,7 @@ func (r *recorder) List(ctx context.Context, dir string) ([]string, error) {
 }
 
 const clientColumns = `c.id::text, c.client_name, c.active, coalesce(c.context_hash, ''), c.created_at,
-	coalesce((select array_agg(f.name order by f.name) from public.client_context_files f where f.client_id = c.id), '{}')`
+	coalesce((select array_agg(f.name order by f.name collate "C") from public.client_context_files f where f.client_id = c.id), '{}')`
 
 func scanClient(row pgx.Row) (Client, error) {
 	var c Client
@@ -250,7 +250,7 @@ func (d *dbSource) List(ctx context.Context, dir string) ([]string, error) {
 	}
 	rows, err := d.s.pool.Query(ctx, `select name from public.client_context_files
 		where client_id = $1 and starts_with(name, $2::text) and strpos(substr(name, length($2::text) + 1), '/') = 0
-		order by name`, d.clientID, prefix)
+		order by name collate "C"`, d.clientID, prefix)
 	if err != nil {
 		return nil, &fs.PathError{Op: "list", Path: dir, Err: wrap("store", err)}
 	}

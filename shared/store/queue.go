@@ -181,7 +181,7 @@ func (s *Store) Complete(ctx context.Context, contactID string, res pipeline.Res
 		qm.ConfidenceScores[name] = v.Confidence
 		qm.FallbackLevels[name] = v.FallbackLevel
 	}
-	quality, err := json.Marshal(qm)
+	metrics, err := json.Marshal(qm)
 	if err != nil {
 		return "", fmt.Errorf("%s: %w", op, err)
 	}
@@ -198,7 +198,7 @@ func (s *Store) Complete(ctx context.Context, contactID string, res pipeline.Res
 		"generation_time_ms, tokens_used, prompt_tokens, completion_tokens, cached_tokens, cost_usd, " +
 		"agent_version, template_version, context_hash, provenance"
 	vals := "c.id, c.client_id, c.template_id, $2, $3, $4::jsonb, $5, $6::jsonb, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16::jsonb"
-	args := []any{contactID, text(res.Subject), text(res.Body), jsonb(vars), min(max(res.Quality.Score, 0), 100), jsonb(quality),
+	args := []any{contactID, text(res.Subject), text(res.Body), jsonb(vars), min(max(res.Quality.Score, 0), 100), jsonb(metrics),
 		res.Timings.TotalMS, res.Usage.PromptTokens + res.Usage.CompletionTokens, res.Usage.PromptTokens,
 		res.Usage.CompletionTokens, res.Usage.CachedTokens, res.Usage.CostUSD,
 		text(res.Provenance.Engine), text(res.Provenance.TemplateVersion), text(res.Provenance.ContextHash), jsonb(prov)}

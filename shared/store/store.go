@@ -50,12 +50,9 @@ type Store struct {
 // sent unprepared (default_query_exec_mode=exec) unless the URL chooses a
 // mode itself: a transaction pooler cannot keep prepared statements.
 func Open(ctx context.Context, databaseURL string) (*Store, error) {
-	cfg, err := pgxpool.ParseConfig(databaseURL)
+	cfg, err := poolConfig(databaseURL)
 	if err != nil {
-		return nil, fmt.Errorf("store: database URL: %w", err)
-	}
-	if cfg.ConnConfig.Port == 6543 && !strings.Contains(databaseURL, "default_query_exec_mode") {
-		cfg.ConnConfig.DefaultQueryExecMode = pgx.QueryExecModeExec
+		return nil, err
 	}
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {
@@ -66,6 +63,17 @@ func Open(ctx context.Context, databaseURL string) (*Store, error) {
 		return nil, fmt.Errorf("store: connect to %s:%d/%s: %w", cfg.ConnConfig.Host, cfg.ConnConfig.Port, cfg.ConnConfig.Database, err)
 	}
 	return &Store{pool: pool, MaxAttempts: DefaultMaxAttempts}, nil
+}
+
+func poolConfig(databaseURL string) (*pgxpool.Config, error) {
+	cfg, err := pgxpool.ParseConfig(databaseURL)
+	if err != nil {
+		return nil, fmt.Errorf("store: database URL: %w", err)
+	}
+	if cfg.ConnConfig.Port == 6543 && !strings.Contains(databaseURL, "default_query_exec_mode") {
+		cfg.ConnConfig.DefaultQueryExecMode = pgx.QueryExecModeExec
+	}
+	return cfg, nil
 }
 
 // Close closes the pool.

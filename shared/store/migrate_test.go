@@ -1,0 +1,140 @@
+package store_test
+
+import (
+	"context"
+	"sync"
+	"testing"
+
+	"github.com/kaleads/kaleads/shared/store"
+	"github.com/kaleads/kaleads/shared/store/storetest"
+)
+
+func TestMigrateFreshDatabaseTwice(t *testing.T) {
+	ctx := context.Background()
+	s, err := store.Open(ctx, storetest.EmptyURL(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	migs, err := store.Migrations()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(migs) < 3 {
+		t.Fatalf("found %d migrations, want the 3 of supabase/migrations at least", len(migs))
+	}
+
+	rep, err := s.Migrate(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !rep.Shim {
+		t.Error("a plain PostgreSQL database got no shim")
+	}
+	if len(rep.Applied) != len(migs) {
+		t.Errorf("applied %d migrations, want %d", len(rep.Applied), len(migs))
+	}
+
+	rep, err = s.Migrate(ctx)
+	if err != nil {
+		t.Fatalf("second migrate: %v", err)
+	}
+	if rep.Shim || len(rep.Applied) != 0 {
+		t.Errorf("second migrate did something: %+v", rep)
+	}
+
+	for _, m := range migs {
+		var name string
+		var stmts int
+		err := s.Pool().QueryRow(ctx, `select name, cardinality(statements) from supabase_migrations.schema_migrations where version = $1`, m.Version).Scan(&name, &stmts)
+		if err != nil {
+			t.Fatalf("migration %s not recorded: %v", m.Version, err)
+		}
+		if name != m.Name || stmts != len(store.SplitStatements(m.SQL)) {
+			t.Errorf("migration %s recorded as %q with %d statements", m.Version, name, stmts)
+		}
+	}
+	for _, table := range []string{"clients", "templates", "contacts_to_enrich", "emails_generated", "review_analytics",
+		"client_members", "client_context_files", "agent_cache", "agent_runs", "api_keys", "automation_settings", "exports"} {
+		var rls bool
+		if err := s.Pool().QueryRow(ctx, `select relrowsecurity from pg_class where oid = ('public.' || $1)::regclass`, table).Scan(&rls); err != nil {
+			t.Errorf("table %s: %v", table, err)
+		} else if !rls {
+			t.Errorf("table %s: row level security is off", table)
+		}
+	}
+}
+
+func TestMigrateConcurrently(t *testing.T) {
+	ctx := context.Background()
+	u := storetest.EmptyURL(t)
+	var wg sync.WaitGroup
+	applied := make([]int, 4)
+	errs := make([]error, 4)
+	for i := range applied {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			s, err := store.Open(ctx, u)
+			if err != nil {
+				errs[i] = err
+				return
+			}
+			defer s.Close()
+			rep, err := s.Migrate(ctx)
+			applied[i], errs[i] = len(rep.Applied), err
+		}()
+	}
+	wg.Wait()
+	total := 0
+	for i := range applied {
+		if errs[i] != nil {
+			t.Errorf("migrate %d: %v", i, errs[i])
+		}
+		total += applied[i]
+	}
+	migs, _ := store.Migrations()
+	if total != len(migs) {
+		t.Errorf("4 concurrent migrates applied %d migrations in all, want %d (each once)", total, len(migs))
+	}
+}
+
+func TestOpenUnreachableDatabase(t *testing.T) {
+	ctx := context.Background()
+	_, err := store.Open(ctx, "postgres://nobody@127.0.0.1:1/none?connect_timeout=2")
+	if err == nil {
+		t.Fatal("opened a database on port 1")
+	}
+}
+
+func TestSplitStatements(t *testing.T) {
+	tests := []struct {
+		name string
+		sql  string
+		want []string
+	}{
+		{"plain", "create table a (x int);\ncreate table b (y int);", []string{"create table a (x int)", "create table b (y int)"}},
+		{"no final semicolon", "select 1;select 2", []string{"select 1", "select 2"}},
+		{"semicolon in strings", `select 'a;b', "we;ird" from t; select 'it''s;'`, []string{`select 'a;b', "we;ird" from t`, `select 'it''s;'`}},
+		{"dollar quoted body", "create function f() returns int language sql as $$ select 1; $$;\ncreate function g() returns int as $body$ begin; return 2; end $body$ language plpgsql;",
+			[]string{"create function f() returns int language sql as $$ select 1; $$", "create function g() returns int as $body$ begin; return 2; end $body$ language plpgsql"}},
+		{"positional parameter is not a tag", "select $1; select 2", []string{"select $1", "select 2"}},
+		{"comments", "-- it's a comment; really\nselect 1; /* a; /* nested; */ still */ select 2;\n-- trailing only",
+			[]string{"-- it's a comment; really\nselect 1", "/* a; /* nested; */ still */ select 2"}},
+		{"empty statements", ";;\n;", nil},
+		{"unterminated quote", "select 'abc; select 2", []string{"select 'abc; select 2"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got := store.SplitStatements(tt.sql)
+			if len(got) != len(tt.want) {
+				t.Fatalf("got %d statements %q, want %q", len(got), got, tt.want)
+			}
+			for i := range got {
+				if got[i] != tt.want[i] {
+					t.Errorf("statement %d = %q, want %q", i, got[i], tt.want[i])
+				}
+			}
+		})
+	}
+}
