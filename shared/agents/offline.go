@@ -312,24 +312,48 @@ func pluralRole(pb *phrasebook, lang, title string) string {
 		title = title[:i]
 	}
 	words := strings.Fields(title)
-	if lang != "fr" {
-		return lowerFirst(strings.Join(words, " "))
+	if len(words) == 0 {
+		return ""
 	}
 	stop := map[string]bool{}
 	for _, s := range pb.PluralStops {
 		stop[s] = true
 	}
+	// An English title ("Credit manager", "Head of Sales") takes the plural
+	// on its role word only.
+	for i, w := range words {
+		if englishRoles[strings.ToLower(w)] {
+			words[i] = w + "s"
+			return lowerFirst(strings.Join(words, " "))
+		}
+	}
+	if lang != "fr" {
+		return lowerFirst(strings.Join(words, " "))
+	}
+	// French: the head noun and the adjectives after it agree; a noun
+	// complement ("responsable formation") stays singular.
 	for i, w := range words {
 		lw := strings.ToLower(w)
 		if stop[lw] || strings.HasPrefix(lw, "d'") || strings.HasPrefix(lw, "d’") {
 			break
 		}
-		if lw == "et" || isAcronym(w) {
+		if lw == "et" || isAcronym(w) || (i > 0 && !looksAdjective(lw)) {
 			continue
 		}
 		words[i] = pluralFR(w)
 	}
 	return lowerFirst(strings.Join(words, " "))
+}
+
+var englishRoles = map[string]bool{"manager": true, "head": true, "officer": true, "lead": true, "director": true, "owner": true}
+
+func looksAdjective(w string) bool {
+	for _, suf := range []string{"al", "ale", "el", "elle", "ier", "ière", "if", "ive", "ien", "ienne", "é", "ée", "aire", "ique", "eur", "euse"} {
+		if strings.HasSuffix(w, suf) {
+			return true
+		}
+	}
+	return false
 }
 
 func startsWithAcronym(s string) bool {
@@ -520,11 +544,17 @@ func (o *Offline) competitor(pb *phrasebook, req Request) Answer {
 			}
 		}
 	}
-	// 2. The prospect is itself in competitors.json: another entry of its category.
+	// 2. The prospect is itself in competitors.json: another entry of its
+	// category. When the site names that category itself, the match is
+	// inferred from the site (level 2), else it rests on the context (3).
 	for _, c := range comps {
 		if normName(c.Name) == self {
 			if alt, ok := pick(c.Category, kw); ok {
-				return answer(LevelContext, 4, fmt.Sprintf("%s is listed in competitors.json under %q; %s is the closest other player of that category.", c.Name, c.Category, alt.Name), values(alt))
+				why := fmt.Sprintf("%s is listed in competitors.json under %q; %s is the closest other player of that category.", c.Name, c.Category, alt.Name)
+				if url, ok := req.Site.Find(c.Category); ok {
+					return answer(LevelInferred, 4, why+" The site names the category.", values(alt), Evidence{URL: url, Quote: c.Category})
+				}
+				return answer(LevelContext, 3, why, values(alt))
 			}
 		}
 	}
@@ -722,7 +752,9 @@ func (o *Offline) caseStudy(pb *phrasebook, req Request) Answer {
 	}
 	values := map[string]string{"case_study_insight": insight, "case_study_result": result}
 	if industryMatch {
-		return answer(LevelContext, 4, fmt.Sprintf("case study %s is in the prospect's industry (%s).", c.File, c.Industry), values)
+		// The client's own case study, chosen because the prospect's industry
+		// matches: relevance inferred from the industry (level 2).
+		return answer(LevelInferred, 4, fmt.Sprintf("case study %s is in the prospect's industry (%s).", c.File, c.Industry), values)
 	}
 	return answer(LevelContext, 3, fmt.Sprintf("no case study in the prospect's industry; %s shares the most words with its site.", c.File), values)
 }

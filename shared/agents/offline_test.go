@@ -104,7 +104,8 @@ func TestOfflineCompetitorIsNeverTheProspect(t *testing.T) {
 		want    string
 		level   int
 	}{
-		{"prospect listed: another entry of its category", "Voxaly", voxalySite(), "Ringo", LevelContext},
+		{"prospect listed, category named on its site: inferred", "Voxaly", voxalySite(), "Ringo", LevelInferred},
+		{"prospect listed, category not on its site: context", "Voxaly", &scrape.Site{Pages: []scrape.Page{{URL: "https://v.example/", Text: "Appelez mieux."}}}, "Ringo", LevelContext},
 		{"prospect not listed: category by overlap", "Payroll Co", &scrape.Site{Pages: []scrape.Page{{URL: "https://p.example/", Text: "Vos bulletins de paie et déclarations sociales, automatisés pour les PME."}}}, "Paysoft", LevelInferred},
 		{"competitor named on the site", "Newcomer", &scrape.Site{Pages: []scrape.Page{{URL: "https://n.example/", Text: "Une alternative à Payfacile, plus simple."}}}, "Payfacile", LevelSite},
 		{"nothing matches: default", "Bakery", &scrape.Site{Pages: []scrape.Page{{URL: "https://k.example/", Text: "Pains et viennoiseries."}}}, "l'acteur historique du marché", LevelDefault},
@@ -154,7 +155,7 @@ func TestOfflineSignalsAndSystemsFitTheRules(t *testing.T) {
 		t.Errorf("signal 1 %q", s.Values["specific_target_1"])
 	}
 	sys := run(t, System, contacts.Contact{CompanyName: "X"}, nil, long)
-	if sys.Values["system_3"] == "" || !strings.Contains(sys.Values["system_2"], "clôtures") {
+	if sys.Values["system_3"] == "" || !strings.HasPrefix(sys.Values["system_1"], "une base de directeurs administratifs") {
 		t.Errorf("systems %v", sys.Values)
 	}
 }
@@ -169,6 +170,9 @@ func TestPluralRole(t *testing.T) {
 		"DAF":                                  "DAF",
 		"Head of Sales, Acme":                  "heads of Sales",
 		"Directeur général":                    "directeurs généraux",
+		"Credit manager":                       "credit managers",
+		"Responsable formation":                "responsables formation",
+		"Responsable RH":                       "responsables RH",
 	}
 	for in, want := range tests {
 		if got := pluralRole(pb, "fr", in); got != want {

@@ -132,11 +132,11 @@ func (d Duration) MarshalJSON() ([]byte, error) { return json.Marshal(time.Durat
 const (
 	EnvAPIKey     = "OPENAI_API_KEY"
 	EnvBaseURL    = "OPENAI_BASE_URL"
-	EnvModel      = "KALEADS_MODEL"       // model for every agent
-	EnvModelAgent = "KALEADS_MODEL_"      // + upper-case agent name: KALEADS_MODEL_SIGNAL, KALEADS_MODEL_CASE_STUDY
-	EnvConfig     = "KALEADS_LLM_CONFIG"  // path of a JSON config file (read by FromEnv)
-	EnvRPM        = "KALEADS_LLM_RPM"     // requests per minute budget
-	EnvTPM        = "KALEADS_LLM_TPM"     // tokens per minute budget
+	EnvModel      = "KALEADS_MODEL"      // model for every agent
+	EnvModelAgent = "KALEADS_MODEL_"     // + upper-case agent name: KALEADS_MODEL_SIGNAL, KALEADS_MODEL_CASE_STUDY
+	EnvConfig     = "KALEADS_LLM_CONFIG" // path of a JSON config file (read by FromEnv)
+	EnvRPM        = "KALEADS_LLM_RPM"    // requests per minute budget
+	EnvTPM        = "KALEADS_LLM_TPM"    // tokens per minute budget
 	defaultAPIURL = "https://api.openai.com/v1"
 )
 

@@ -78,8 +78,8 @@ func (s *Schema) MarshalJSON() ([]byte, error) {
 func writeJSON(b *bytes.Buffer, v any) {
 	enc := json.NewEncoder(b)
 	enc.SetEscapeHTML(false)
-	_ = enc.Encode(v) // strings, ints and slices of them cannot fail
-	b.Truncate(b.Len() - 1)  // Encode's newline
+	_ = enc.Encode(v)       // strings, ints and slices of them cannot fail
+	b.Truncate(b.Len() - 1) // Encode's newline
 }
 
 // SchemaName is the json_schema name sent for agent ([a-zA-Z0-9_-], ≤64).

@@ -80,7 +80,6 @@ func checkStrict(path string, node map[string]any, depth int, errs *[]string) {
 	}
 }
 
-
 func TestSchemasFollowStrictMode(t *testing.T) {
 	nameRe := regexp.MustCompile(`^[a-zA-Z0-9_-]{1,64}$`)
 	for _, spec := range agents.All {

@@ -286,11 +286,16 @@ func (c *Client) Source(bucket, folder string) *Source {
 // bucket "clients", folder {clientID}.
 func (c *Client) ClientSource(clientID string) *Source { return c.Source(Bucket, clientID) }
 
-func (s *Source) key(name string) (string, error) {
-	if !fs.ValidPath(name) || name == "." {
+// key returns the object key of name; "." (the folder itself) only when
+// dir is set.
+func (s *Source) key(name string, dir bool) (string, error) {
+	if !fs.ValidPath(name) || (name == "." && !dir) {
 		return "", &fs.PathError{Op: "open", Path: name, Err: fs.ErrInvalid}
 	}
-	if s.folder == "" {
+	switch {
+	case name == ".":
+		return s.folder, nil
+	case s.folder == "":
 		return name, nil
 	}
 	return s.folder + "/" + name, nil
@@ -299,7 +304,7 @@ func (s *Source) key(name string) (string, error) {
 // ReadFile implements clientctx.Source; a missing file matches
 // fs.ErrNotExist.
 func (s *Source) ReadFile(ctx context.Context, name string) ([]byte, error) {
-	k, err := s.key(name)
+	k, err := s.key(name, false)
 	if err != nil {
 		return nil, err
 	}
@@ -309,7 +314,7 @@ func (s *Source) ReadFile(ctx context.Context, name string) ([]byte, error) {
 // List implements clientctx.Source: the files (not folders) directly under
 // dir, as dir/name. A missing folder lists nothing.
 func (s *Source) List(ctx context.Context, dir string) ([]string, error) {
-	k, err := s.key(dir)
+	k, err := s.key(dir, true)
 	if err != nil {
 		return nil, err
 	}
@@ -328,7 +333,7 @@ func (s *Source) List(ctx context.Context, dir string) ([]string, error) {
 
 // Put uploads a file into the folder, replacing it.
 func (s *Source) Put(ctx context.Context, name string, data []byte) error {
-	k, err := s.key(name)
+	k, err := s.key(name, false)
 	if err != nil {
 		return err
 	}
