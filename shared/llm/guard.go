@@ -26,7 +26,7 @@ var injectionPatterns = regexp.MustCompile(strings.Join([]string{
 	`\byou are now (a|an|the|my|in|dan|chatgpt)\b`,
 	`\bfrom now on,? (you|act|respond|answer|reply)\b`,
 	`\b(tu es|vous êtes|vous etes) (maintenant|désormais|desormais) (un|une|mon|ma)\b`,
-	`\b(à|a) partir de maintenant,? (tu|vous|réponds|répondez)\b`,
+	`\bpartir de maintenant,? (tu|vous|réponds|répondez)`,
 	`\bnew instructions?\s*:`,
 	`\bnouvelles? (instructions?|consignes?)\s*:`,
 	`\b(if|when) you are (an? )?(ai|llm|language model|assistant|chatbot|gpt)\b`,
