@@ -25,6 +25,7 @@ func cmdGenerate(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	fs.StringVar(&o.OutDir, "out", "out", "output directory")
 	fs.IntVar(&o.Limit, "limit", 0, "process only the first N valid contacts (preview)")
 	fs.IntVar(&o.Concurrency, "concurrency", 16, "contacts processed at once")
+	engine := fs.String("engine", campaign.EngineAuto, "auto (llm when OPENAI_API_KEY or OPENAI_BASE_URL is set), offline or llm")
 	quiet := fs.Bool("quiet", false, "no progress bar")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -42,6 +43,11 @@ func cmdGenerate(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	if o.Limit < 0 || o.Concurrency < 1 {
 		return errors.New("generate: --limit must be ≥ 0 and --concurrency ≥ 1")
 	}
+	e, err := campaign.NewEngine(*engine)
+	if err != nil {
+		return err
+	}
+	o.Engine = e
 	if !*quiet {
 		bar := newProgress(stderr)
 		o.Progress = bar.update

@@ -18,7 +18,8 @@ import (
 const usage = `kaleads — personalised B2B cold emails at scale
 
 Usage:
-  kaleads generate --client DIR --contacts FILE.csv --out DIR [--sites DIR] [--limit N] [--concurrency N]
+  kaleads generate --client DIR --contacts FILE.csv --out DIR [--sites DIR] [--limit N] [--concurrency N] [--engine auto|offline|llm]
+  kaleads sim [--addr 127.0.0.1:8088] [--latency 800ms] [--jitter 200ms] [--rate-429 0.1] [--malformed 0.05] ...
   kaleads help
 
 Run "kaleads COMMAND -h" for a command's flags.
@@ -43,11 +44,13 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	switch cmd, rest := args[0], args[1:]; cmd {
 	case "generate":
 		return cmdGenerate(ctx, rest, stdout, stderr)
+	case "sim":
+		return cmdSim(ctx, rest, stdout, stderr)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return nil
 	default:
 		fmt.Fprint(stderr, usage)
-		return fmt.Errorf("unknown command %q (known: %s)", cmd, strings.Join([]string{"generate", "help"}, ", "))
+		return fmt.Errorf("unknown command %q (known: %s)", cmd, strings.Join([]string{"generate", "sim", "help"}, ", "))
 	}
 }

@@ -150,6 +150,12 @@ func TestSetupErrorsComeFirst(t *testing.T) {
 
 // synthetic writes n companies' sites and contactsPer contacts each.
 func synthetic(tb testing.TB, companies, contactsPer int) (sites, csvPath string) {
+	return syntheticN(tb, companies, companies*contactsPer)
+}
+
+// syntheticN writes n companies' sites and total contacts spread over them
+// round-robin.
+func syntheticN(tb testing.TB, companies, total int) (sites, csvPath string) {
 	tb.Helper()
 	dir := tb.TempDir()
 	sites = filepath.Join(dir, "sites")
@@ -167,9 +173,11 @@ func synthetic(tb testing.TB, companies, contactsPer int) (sites, csvPath string
 		clients := fmt.Sprintf(`<!doctype html><html><body><h1>Ils nous font confiance</h1><blockquote><p>Un gain de temps réel au quotidien.</p><footer><cite>Claire Martin</cite>, %s chez Batimo</footer></blockquote></body></html>`, role)
 		os.WriteFile(filepath.Join(sites, host, "index.html"), []byte(home), 0o644)
 		os.WriteFile(filepath.Join(sites, host, "clients.html"), []byte(clients), 0o644)
-		for j := range contactsPer {
-			fmt.Fprintf(&csv, "Prénom%d,Nom%d,p%d.n%d@%s,Co%03d,https://www.%s,saas rh\n", j, j, i, j, host, i, host)
-		}
+	}
+	for k := range total {
+		i, j := k%companies, k/companies
+		host := fmt.Sprintf("co%03d.example", i)
+		fmt.Fprintf(&csv, "Prénom%d,Nom%d,p%d.n%d@%s,Co%03d,https://www.%s,saas rh\n", j, j, i, j, host, i, host)
 	}
 	csvPath = filepath.Join(dir, "contacts.csv")
 	os.WriteFile(csvPath, []byte(csv.String()), 0o644)

@@ -205,15 +205,18 @@ func (p *Pipeline) qualityInput(r Result) quality.Input {
 		}
 		in.Variables = append(in.Variables, qv)
 	}
-	// Reviewer notes with a cost, once per agent (not once per variable).
+	// Reviewer notes with a cost, once per email and code: all agents read
+	// the same site, so a prompt injection seen by six agents is one flag.
 	var names []string
 	for name := range r.Answers {
 		names = append(names, name)
 	}
 	sort.Strings(names)
+	seen := map[string]bool{}
 	for _, name := range names {
 		for _, n := range r.Answers[name].Notes {
-			if n.Points > 0 || n.Gate {
+			if (n.Points > 0 || n.Gate) && !seen[n.Code] {
+				seen[n.Code] = true
 				in.Extra = append(in.Extra, quality.Flag{Code: n.Code, Points: n.Points, Message: n.Message, Gate: n.Gate})
 			}
 		}
@@ -260,6 +263,11 @@ func (p *Pipeline) answer(ctx context.Context, key string, req agents.Request) (
 		return agents.Answer{}, false, f.err
 	}
 	f.ans = a
+	if a.Engine != p.cfg.Engine.Name() {
+		// A fallback answer (the LLM failed for this company this time) is
+		// not cached under the engine's version: the next run retries.
+		return a, false, nil
+	}
 	if err := p.cfg.Cache.Put(ctx, key, a); err != nil && ctx.Err() == nil {
 		// A cache write failure costs a future engine call, not this email.
 		a.Notes = append(a.Notes, agents.Note{Code: "cache_write", Message: "the answer could not be cached: " + err.Error()})

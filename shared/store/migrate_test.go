@@ -2,11 +2,17 @@ package store_test
 
 import (
 	"context"
+	"errors"
+	"os"
+	"os/exec"
+	"slices"
+	"strings"
 	"sync"
 	"testing"
 
 	"github.com/kaleads/kaleads/shared/store"
 	"github.com/kaleads/kaleads/shared/store/storetest"
+	"github.com/kaleads/kaleads/supabase"
 )
 
 func TestMigrateFreshDatabaseTwice(t *testing.T) {
@@ -136,5 +142,84 @@ func TestSplitStatements(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestSupabaseCLIAgrees runs the real Supabase CLI, named by
+// KALEADS_SUPABASE_CLI (e.g. "npx --yes supabase@2.117.0"; skipped when
+// unset, see scripts/supabase-push-check.sh): after `supabase db push`,
+// Migrate finds nothing to apply and the CLI recorded the statements
+// SplitStatements gives; after Migrate, `supabase db push` finds nothing to
+// push.
+func TestSupabaseCLIAgrees(t *testing.T) {
+	cli := strings.Fields(os.Getenv("KALEADS_SUPABASE_CLI"))
+	if len(cli) == 0 {
+		t.Skip("KALEADS_SUPABASE_CLI is not set")
+	}
+	ctx := context.Background()
+	push := func(url string, args ...string) string {
+		t.Helper()
+		cmd := exec.CommandContext(ctx, cli[0], append(append(cli[1:], "db", "push", "--db-url", url, "--workdir", "../..", "--yes"), args...)...)
+		out, err := cmd.CombinedOutput()
+		if err != nil {
+			t.Fatalf("supabase db push: %v\n%s", err, out)
+		}
+		return string(out)
+	}
+	migs, err := store.Migrations()
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	// The CLI first, onto plain PostgreSQL with the shim.
+	u := storetest.EmptyURL(t)
+	s, err := store.Open(ctx, u)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if _, err := s.Pool().Exec(ctx, supabase.Shim); err != nil {
+		t.Fatal(err)
+	}
+	push(u, "--include-all")
+	for _, m := range migs {
+		var stmts []string
+		if err := s.Pool().QueryRow(ctx, `select statements from supabase_migrations.schema_migrations where version = $1`, m.Version).Scan(&stmts); err != nil {
+			t.Fatalf("the CLI did not record %s: %v", m.Version, err)
+		}
+		if mine := store.SplitStatements(m.SQL); !slices.Equal(stmts, mine) {
+			t.Errorf("%s: the CLI recorded %d statements, SplitStatements gives %d", m.Version, len(stmts), len(mine))
+		}
+	}
+	rep, err := s.Migrate(ctx)
+	if err != nil || rep.Shim || len(rep.Applied) != 0 {
+		t.Errorf("Migrate after supabase db push: %+v %v, want nothing to do", rep, err)
+	}
+
+	// Migrate first.
+	u2 := storetest.EmptyURL(t)
+	s2, err := store.Open(ctx, u2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s2.Close()
+	if _, err := s2.Migrate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if out := push(u2); !strings.Contains(out, "up to date") {
+		t.Errorf("supabase db push after Migrate:\n%s", out)
+	}
+}
+
+func TestNotMigratedError(t *testing.T) {
+	ctx := context.Background()
+	s, err := store.Open(ctx, storetest.EmptyURL(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	_, err = s.ClientByName(ctx, "Acme")
+	if !errors.Is(err, store.ErrNotMigrated) || !strings.Contains(err.Error(), "kaleads migrate") {
+		t.Errorf("query on an empty database: %v, want ErrNotMigrated naming `kaleads migrate`", err)
 	}
 }

@@ -607,3 +607,60 @@ func TestCache(t *testing.T) {
 		t.Errorf("replaced answer has confidence %d", got.Confidence)
 	}
 }
+
+func TestAPIKeys(t *testing.T) {
+	ctx := context.Background()
+	s := storetest.Open(t)
+	c, _ := newClient(t, s, "Acme")
+	key, k, err := s.CreateAPIKey(ctx, c.ID, "zapier")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.HasPrefix(key, k.Prefix) || len(key) < 40 {
+		t.Errorf("key %q with prefix %q", key, k.Prefix)
+	}
+	if n := count(t, s, `select count(*) from api_keys where key_hash = encode(sha256(convert_to($1, 'UTF8')), 'hex')`, key); n != 1 {
+		t.Error("the key's SHA-256 is not what is stored")
+	}
+	if n := count(t, s, `select count(*) from api_keys where prefix = $1 or key_hash = $1`, key); n != 0 {
+		t.Error("the key itself is stored")
+	}
+	got, err := s.CheckAPIKey(ctx, key)
+	if err != nil || got.ClientID != c.ID || got.ID != k.ID {
+		t.Errorf("check key = %+v %v", got, err)
+	}
+	for _, bad := range []string{key + "x", "kl_", "", strings.ToUpper(key)} {
+		if _, err := s.CheckAPIKey(ctx, bad); !errors.Is(err, store.ErrNotFound) {
+			t.Errorf("check %q: %v, want ErrNotFound", bad, err)
+		}
+	}
+	if err := s.RevokeAPIKey(ctx, k.ID); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.CheckAPIKey(ctx, key); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("revoked key: %v, want ErrNotFound", err)
+	}
+}
+
+func TestAutomation(t *testing.T) {
+	ctx := context.Background()
+	s := storetest.Open(t)
+	c, _ := newClient(t, s, "Acme")
+	a, err := s.Automation(ctx, c.ID)
+	want := store.Automation{Phase: store.PhaseShadow, PartialThreshold: 90, FullThreshold: 85, RandomReviewRate: 0.05}
+	if err != nil || a != want {
+		t.Errorf("defaults = %+v %v, want %+v", a, err, want)
+	}
+	full := store.Automation{Phase: store.PhaseFull, PartialThreshold: 92, FullThreshold: 88, RandomReviewRate: 0.1}
+	if err := s.SetAutomation(ctx, c.ID, full); err != nil {
+		t.Fatal(err)
+	}
+	if a, err := s.Automation(ctx, c.ID); err != nil || a != full {
+		t.Errorf("stored = %+v %v, want %+v", a, err, full)
+	}
+	for _, bad := range []store.Automation{{Phase: "yolo", PartialThreshold: 90, FullThreshold: 85}, {Phase: "full", PartialThreshold: 101, FullThreshold: 85}} {
+		if err := s.SetAutomation(ctx, c.ID, bad); !errors.Is(err, store.ErrInvalid) {
+			t.Errorf("set %+v: %v, want ErrInvalid", bad, err)
+		}
+	}
+}

@@ -22,7 +22,6 @@ import (
 	"fmt"
 	"net/url"
 	"os"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -214,13 +213,4 @@ func Open(t testing.TB) *store.Store {
 	}
 	t.Cleanup(s.Close)
 	return s
-}
-
-// Name returns the database name of a URL made by this package.
-func Name(rawURL string) string {
-	u, err := url.Parse(rawURL)
-	if err != nil {
-		return ""
-	}
-	return strings.TrimPrefix(u.Path, "/")
 }
