@@ -66,10 +66,13 @@ func TestUpload(t *testing.T) {
 		t.Errorf("duplicate = %+v, want line 2 naming the first batch's contact", d)
 	}
 
-	// Another client may have the same people.
+	// Another client may have the same people; no template named: the
+	// client's latest active one.
 	other, otp := newClient(t, s, "Other")
-	if rep3 := upload(t, s, other.ID, otp.ID, second); rep3.Imported != 3 {
+	if rep3 := upload(t, s, other.ID, "", second); rep3.Imported != 3 {
 		t.Errorf("another client's upload imported %d, want 3", rep3.Imported)
+	} else if n := count(t, s, `select count(*) from contacts_to_enrich where batch_id = $1 and template_id = $2`, rep3.BatchID, otp.ID); n != 3 {
+		t.Errorf("%d of 3 contacts uploaded without a template got the client's template", n)
 	}
 
 	// Only duplicates: nothing imported, no batch.

@@ -73,7 +73,7 @@ func (s *Store) Upload(ctx context.Context, clientID, templateID string, r io.Re
 		var tmpl *string
 		err := tx.QueryRow(ctx, `select (select t.id::text from public.templates t
 				where t.client_id = c.id and ($2::uuid is null or t.id = $2::uuid)
-				order by t.id = $2::uuid desc nulls last, t.active desc, t.updated_at desc limit 1)
+				order by t.active desc, t.updated_at desc limit 1)
 			from public.clients c where c.id = $1 for no key update of c`, clientID, nullID(templateID)).Scan(&tmpl)
 		if errors.Is(err, pgx.ErrNoRows) {
 			return fmt.Errorf("client %s: %w", clientID, ErrNotFound)
