@@ -25,10 +25,14 @@ func cmdGenerate(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	fs.StringVar(&o.OutDir, "out", "out", "output directory")
 	fs.IntVar(&o.Limit, "limit", 0, "process only the first N valid contacts (preview)")
 	fs.IntVar(&o.Concurrency, "concurrency", 16, "contacts processed at once")
+	batch := fs.String("batch", "", "process an uploaded batch from DATABASE_URL instead of a CSV file")
 	engine := fs.String("engine", campaign.EngineAuto, "auto (llm when OPENAI_API_KEY or OPENAI_BASE_URL is set), offline or llm")
 	quiet := fs.Bool("quiet", false, "no progress bar")
 	if err := fs.Parse(args); err != nil {
 		return err
+	}
+	if *batch != "" {
+		return generateBatch(ctx, *batch, *engine, o, *quiet, stdout, stderr)
 	}
 	var missing []string
 	if o.ClientDir == "" {
@@ -57,6 +61,28 @@ func cmdGenerate(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	if out != nil {
 		campaign.PrintSummary(stdout, out)
 	}
+	return err
+}
+
+func generateBatch(ctx context.Context, batch, engineName string, o campaign.Options, quiet bool, stdout, stderr io.Writer) error {
+	e, err := campaign.NewEngine(engineName)
+	if err != nil {
+		return err
+	}
+	st, err := openStore(ctx)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	bo := campaign.BatchOptions{Concurrency: o.Concurrency, Engine: e, SitesDir: o.SitesDir}
+	if !quiet {
+		bar := newProgress(stderr)
+		bo.Progress = bar.update
+		defer bar.finish()
+	}
+	out, err := campaign.RunBatch(ctx, st, batch, bo)
+	fmt.Fprintf(stdout, "batch %s (%s engine): %d claimed, %d emails stored for review, %d failed, %s\n",
+		batch, e.Name(), out.Claimed, out.Completed, out.Failed, out.Wall.Round(time.Millisecond))
 	return err
 }
 

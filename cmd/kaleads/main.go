@@ -19,6 +19,10 @@ const usage = `kaleads — personalised B2B cold emails at scale
 
 Usage:
   kaleads generate --client DIR --contacts FILE.csv --out DIR [--sites DIR] [--limit N] [--concurrency N] [--engine auto|offline|llm]
+  kaleads generate --batch ID [--concurrency N] [--engine …]      (contacts from DATABASE_URL)
+  kaleads migrate                                                  (DATABASE_URL: local PostgreSQL or Supabase)
+  kaleads client add DIR [--name NAME] [--template-name NAME]
+  kaleads upload FILE.csv --client NAME [--template NAME]
   kaleads sim [--addr 127.0.0.1:8088] [--latency 800ms] [--jitter 200ms] [--rate-429 0.1] [--malformed 0.05] ...
   kaleads help
 
@@ -46,11 +50,17 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return cmdGenerate(ctx, rest, stdout, stderr)
 	case "sim":
 		return cmdSim(ctx, rest, stdout, stderr)
+	case "migrate":
+		return cmdMigrate(ctx, rest, stdout, stderr)
+	case "client":
+		return cmdClient(ctx, rest, stdout, stderr)
+	case "upload":
+		return cmdUpload(ctx, rest, stdout, stderr)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return nil
 	default:
 		fmt.Fprint(stderr, usage)
-		return fmt.Errorf("unknown command %q (known: %s)", cmd, strings.Join([]string{"generate", "sim", "help"}, ", "))
+		return fmt.Errorf("unknown command %q (known: %s)", cmd, strings.Join([]string{"generate", "sim", "migrate", "client", "upload", "help"}, ", "))
 	}
 }

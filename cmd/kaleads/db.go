@@ -1,0 +1,153 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+
+	"github.com/kaleads/kaleads/shared/clientctx"
+	"github.com/kaleads/kaleads/shared/store"
+)
+
+// openStore opens DATABASE_URL.
+func openStore(ctx context.Context) (*store.Store, error) {
+	url := os.Getenv("DATABASE_URL")
+	if url == "" {
+		return nil, errors.New("DATABASE_URL is not set (e.g. postgres://postgres@127.0.0.1:5432/kaleads, or your Supabase pooler URL)")
+	}
+	return store.Open(ctx, url)
+}
+
+func cmdMigrate(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("migrate", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	st, err := openStore(ctx)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	rep, err := st.Migrate(ctx)
+	if err != nil {
+		return err
+	}
+	if rep.Shim {
+		fmt.Fprintln(stdout, "plain PostgreSQL: loaded the Supabase platform shim (roles, auth.uid())")
+	}
+	for _, m := range rep.Applied {
+		fmt.Fprintf(stdout, "applied %s_%s\n", m.Version, m.Name)
+	}
+	if len(rep.Applied) == 0 {
+		fmt.Fprintln(stdout, "database is up to date")
+	}
+	return nil
+}
+
+// leadingArg splits off a positional argument written before the flags
+// ("upload FILE.csv --client X"), which package flag would not parse.
+func leadingArg(args []string) (string, []string) {
+	if len(args) > 0 && args[0] != "" && args[0][0] != '-' {
+		return args[0], args[1:]
+	}
+	return "", args
+}
+
+// cmdClient: kaleads client add DIR [--name NAME] [--template-name NAME]
+func cmdClient(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	if len(args) == 0 || args[0] != "add" {
+		return errors.New(`usage: kaleads client add DIR [--name NAME] [--template-name "Cold Email V1"]`)
+	}
+	fs := flag.NewFlagSet("client add", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	name := fs.String("name", "", "client name (default: the directory's name)")
+	tname := fs.String("template-name", "Cold Email V1", "name under which DIR/template.md is stored")
+	dir, rest := leadingArg(args[1:])
+	if err := fs.Parse(rest); err != nil {
+		return err
+	}
+	if dir == "" && fs.NArg() == 1 {
+		dir = fs.Arg(0)
+	}
+	if dir == "" {
+		return errors.New("client add: give the client directory")
+	}
+	if *name == "" {
+		*name = filepath.Base(filepath.Clean(dir))
+	}
+	st, err := openStore(ctx)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	c, err := st.AddClient(ctx, *name, clientctx.Dir(dir))
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "client %q (%s): %d context files stored\n", c.Name, c.ID, len(c.Files))
+	if data, err := os.ReadFile(filepath.Join(dir, clientctx.FileTemplate)); err == nil {
+		t, err := st.AddTemplate(ctx, c.ID, *tname, data)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(stdout, "template %q (%s) stored\n", t.Name, t.ID)
+	}
+	return nil
+}
+
+// cmdUpload: kaleads upload FILE.csv --client NAME [--template NAME]
+func cmdUpload(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("upload", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	client := fs.String("client", "", "client name")
+	tname := fs.String("template", "", "template name (default: the client's latest)")
+	file, args := leadingArg(args)
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if file == "" && fs.NArg() == 1 {
+		file = fs.Arg(0)
+	}
+	if file == "" || *client == "" {
+		return errors.New(`usage: kaleads upload FILE.csv --client NAME [--template "Cold Email V1"]`)
+	}
+	st, err := openStore(ctx)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	c, err := st.ClientByName(ctx, *client)
+	if err != nil {
+		return err
+	}
+	tid := ""
+	if *tname != "" {
+		t, err := st.TemplateByName(ctx, c.ID, *tname)
+		if err != nil {
+			return err
+		}
+		tid = t.ID
+	}
+	f, err := os.Open(file)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	rep, err := st.Upload(ctx, c.ID, tid, f)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "batch %s: %d rows read, %d imported, %d rejected, %d already known\n", rep.BatchID, rep.Read, rep.Imported, len(rep.RowErrors), len(rep.Duplicates))
+	for _, e := range rep.RowErrors {
+		fmt.Fprintf(stdout, "  line %d: %s\n", e.Line, e.Reason)
+	}
+	for _, d := range rep.Duplicates {
+		fmt.Fprintf(stdout, "  line %d: %s is already a contact of this client\n", d.Line, d.Email)
+	}
+	return nil
+}
