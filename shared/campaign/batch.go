@@ -44,24 +44,16 @@ func RunBatch(ctx context.Context, st *store.Store, batchID string, o BatchOptio
 	if o.Concurrency <= 0 {
 		o.Concurrency = 8
 	}
-	engine := o.Engine
-	if engine == nil {
-		off, err := agents.NewOffline()
-		if err != nil {
-			return BatchOutcome{}, err
-		}
-		engine = off
+	engine, err := orOffline(o.Engine)
+	if err != nil {
+		return BatchOutcome{}, err
 	}
-	sopts := o.Scrape
-	if o.SitesDir != "" {
-		srv, err := scrape.ServeDir(o.SitesDir)
-		if err != nil {
-			return BatchOutcome{}, fmt.Errorf("--sites: %w", err)
-		}
-		defer srv.Close()
-		sopts = srv.Options(sopts)
+	scraper, stop, err := newScraper(o.SitesDir, o.Scrape)
+	if err != nil {
+		return BatchOutcome{}, err
 	}
-	w := &batchWorker{st: st, engine: engine, scraper: scrape.New(sopts), pipes: map[string]*pipeline.Pipeline{}}
+	defer stop()
+	w := &batchWorker{st: st, engine: engine, scraper: scraper, pipes: map[string]*pipeline.Pipeline{}}
 
 	var out BatchOutcome
 	var mu sync.Mutex

@@ -86,24 +86,15 @@ func Run(ctx context.Context, opts Options) (*Outcome, error) {
 		return nil, fmt.Errorf("contacts %s: %w", opts.ContactsFile, err)
 	}
 
-	engine := opts.Engine
-	if engine == nil {
-		off, err := agents.NewOffline()
-		if err != nil {
-			return nil, err
-		}
-		engine = off
+	engine, err := orOffline(opts.Engine)
+	if err != nil {
+		return nil, err
 	}
-	sopts := opts.Scrape
-	if opts.SitesDir != "" {
-		srv, err := scrape.ServeDir(opts.SitesDir)
-		if err != nil {
-			return nil, fmt.Errorf("--sites: %w", err)
-		}
-		defer srv.Close()
-		sopts = srv.Options(sopts)
+	scraper, stop, err := newScraper(opts.SitesDir, opts.Scrape)
+	if err != nil {
+		return nil, err
 	}
-	scraper := scrape.New(sopts)
+	defer stop()
 
 	p, err := pipeline.New(pipeline.Config{Template: tmpl, Context: cctx, Engine: engine, Scraper: scraper, Columns: file.Header})
 	if err != nil {
@@ -127,6 +118,27 @@ func Run(ctx context.Context, opts Options) (*Outcome, error) {
 	closeErr := w.Close(summary, output.ReportInfo{Client: filepath.Base(filepath.Clean(opts.ClientDir)), Template: tmplName + " (" + tmpl.Version + ")",
 		Engine: engine.Name(), Rejected: len(file.Errors), GeneratedAt: opts.Now()})
 	return out, errors.Join(runErr, closeErr)
+}
+
+// orOffline returns e, or the offline engine when e is nil.
+func orOffline(e agents.Engine) (agents.Engine, error) {
+	if e != nil {
+		return e, nil
+	}
+	return agents.NewOffline()
+}
+
+// newScraper returns a scraper, pointed at a loopback server of sitesDir
+// when it is set (stop closes that server).
+func newScraper(sitesDir string, o scrape.Options) (s *scrape.Scraper, stop func(), err error) {
+	if sitesDir == "" {
+		return scrape.New(o), func() {}, nil
+	}
+	srv, err := scrape.ServeDir(sitesDir)
+	if err != nil {
+		return nil, nil, fmt.Errorf("--sites: %w", err)
+	}
+	return scrape.New(srv.Options(o)), func() { srv.Close() }, nil
 }
 
 // PrintSummary writes the end-of-run summary.
