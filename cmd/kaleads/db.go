@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"time"
 
 	"github.com/kaleads/kaleads/shared/clientctx"
 	"github.com/kaleads/kaleads/shared/store"
@@ -149,5 +150,28 @@ func cmdUpload(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	for _, d := range rep.Duplicates {
 		fmt.Fprintf(stdout, "  line %d: %s is already a contact of this client\n", d.Line, d.Email)
 	}
+	return nil
+}
+
+// cmdSweep returns contacts stuck in "enriching" (a worker died) to pending,
+// or to failed once they used their attempts.
+func cmdSweep(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("sweep", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	stale := fs.Duration("stale", 15*time.Minute, "an enriching contact claimed longer ago than this is stale")
+	attempts := fs.Int("max-attempts", 3, "attempts after which a stale contact is failed")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	st, err := openStore(ctx)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	rep, err := st.Sweep(ctx, *stale, *attempts)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "sweep: %d stale contacts back to pending, %d failed after %d attempts\n", rep.Requeued, rep.Failed, *attempts)
 	return nil
 }

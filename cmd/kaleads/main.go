@@ -23,6 +23,7 @@ Usage:
   kaleads migrate                                                  (DATABASE_URL: local PostgreSQL or Supabase)
   kaleads client add DIR [--name NAME] [--template-name NAME]
   kaleads upload FILE.csv --client NAME [--template NAME]
+  kaleads sweep [--stale 15m] [--max-attempts 3]                   (stale "enriching" contacts back to pending)
   kaleads sim [--addr 127.0.0.1:8088] [--latency 800ms] [--jitter 200ms] [--rate-429 0.1] [--malformed 0.05] ...
   kaleads help
 
@@ -56,11 +57,13 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return cmdClient(ctx, rest, stdout, stderr)
 	case "upload":
 		return cmdUpload(ctx, rest, stdout, stderr)
+	case "sweep":
+		return cmdSweep(ctx, rest, stdout, stderr)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return nil
 	default:
 		fmt.Fprint(stderr, usage)
-		return fmt.Errorf("unknown command %q (known: %s)", cmd, strings.Join([]string{"generate", "sim", "migrate", "client", "upload", "help"}, ", "))
+		return fmt.Errorf("unknown command %q (known: %s)", cmd, strings.Join([]string{"generate", "sim", "migrate", "client", "upload", "sweep", "help"}, ", "))
 	}
 }

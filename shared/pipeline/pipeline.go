@@ -160,6 +160,7 @@ func (p *Pipeline) Process(ctx context.Context, c contacts.Contact) (Result, err
 			if !cached[i] {
 				for _, call := range a.Calls {
 					r.Usage.add(call)
+					r.Calls = append(r.Calls, AgentCall{Agent: spec.Name, Call: call})
 				}
 			}
 			for _, v := range spec.Produces() {

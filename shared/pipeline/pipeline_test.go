@@ -134,6 +134,9 @@ func TestProcessRunsTheDAGInOrder(t *testing.T) {
 	if !strings.HasPrefix(r.Body, "Bonjour Léa, target_persona of Acme product_category of Acme") || strings.Contains(r.Body, "{{") {
 		t.Errorf("body %q", r.Body)
 	}
+	if len(r.Calls) != 6 || r.Calls[0].Model != "m" || r.Calls[0].Agent == "" {
+		t.Errorf("call trace %+v", r.Calls)
+	}
 	if r.Subject != "Acme" || r.Status != StatusGenerated || r.Usage.Calls != 6 {
 		t.Errorf("subject %q status %s calls %d", r.Subject, r.Status, r.Usage.Calls)
 	}

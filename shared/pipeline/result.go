@@ -29,6 +29,9 @@ type Result struct {
 	SitePages []string `json:"site_pages,omitempty"`
 	Timings   Timings  `json:"timings"`
 	Usage     Usage    `json:"usage"`
+	// Calls traces the model calls made for this email (none for answers
+	// reused from the cache or made by the offline engine).
+	Calls []AgentCall `json:"calls,omitempty"`
 	// Answers are the agents' full answers (with their model calls), keyed
 	// by agent name; the store writes them as the per-agent run trace.
 	Answers    map[string]agents.Answer `json:"-"`
@@ -44,6 +47,12 @@ type Variable struct {
 	Reasoning     string            `json:"reasoning,omitempty"`
 	Evidence      []agents.Evidence `json:"evidence,omitempty"`
 	Cached        bool              `json:"cached,omitempty"` // reused from another contact of the same company
+}
+
+// AgentCall is one model call with the agent it was made for.
+type AgentCall struct {
+	Agent string `json:"agent"`
+	agents.Call
 }
 
 // Timings in milliseconds.
