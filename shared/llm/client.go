@@ -46,8 +46,8 @@ type result struct {
 // call sends one chat completion request, retrying 429s, 5xx, timeouts and
 // network errors with back-off within the shared budget. It always returns
 // the call's accounting record.
-func (e *Engine) call(ctx context.Context, p *agentPrompt, model string, msgs []openai.ChatCompletionMessage) (result, agents.Call, error) {
-	rec := agents.Call{Model: model, PromptVersion: p.version}
+func (e *Engine) call(ctx context.Context, p *agentPrompt, model string, msgs []openai.ChatCompletionMessage) (_ result, rec agents.Call, _ error) {
+	rec = agents.Call{Model: model, PromptVersion: p.version}
 	req := openai.ChatCompletionRequest{
 		Model:               model,
 		Messages:            msgs,
@@ -66,7 +66,7 @@ func (e *Engine) call(ctx context.Context, p *agentPrompt, model string, msgs []
 	}
 	est := estimateTokens(msgs, len(p.schemaJSON), e.cfg.MaxCompletionTokens)
 	start := e.now()
-	defer func() {
+	defer func() { // rec is the named result: the caller sees the latency too
 		rec.LatencyMS = e.now().Sub(start).Milliseconds()
 		e.record(rec)
 	}()
