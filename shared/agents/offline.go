@@ -22,13 +22,16 @@ var offlineFiles embed.FS
 // phrasebook is the per-language configuration of the offline engine:
 // the level-4 defaults and the phrase patterns (offline/<lang>.json).
 type phrasebook struct {
-	Defaults      map[string]string `json:"defaults"`
-	CategoryHeads []string          `json:"category_heads"`
-	CategoryStops []string          `json:"category_stops"`
-	PersonaLeads  []string          `json:"persona_leads"`
-	PersonaHeads  []string          `json:"persona_heads"`
-	RoleWords     []string          `json:"role_words"`
-	PluralStops   []string          `json:"plural_stops"`
+	Defaults map[string]string `json:"defaults"`
+	// Condense lists [from, to] rewrites that shorten a value over its word
+	// limit without losing its meaning ("de gestion des " → "de ").
+	Condense      [][2]string `json:"condense"`
+	CategoryHeads []string    `json:"category_heads"`
+	CategoryStops []string    `json:"category_stops"`
+	PersonaLeads  []string    `json:"persona_leads"`
+	PersonaHeads  []string    `json:"persona_heads"`
+	RoleWords     []string    `json:"role_words"`
+	PluralStops   []string    `json:"plural_stops"`
 	Segments      []struct {
 		Words  []string `json:"words"`
 		Phrase string   `json:"phrase"`
@@ -128,7 +131,7 @@ func (o *Offline) Answer(ctx context.Context, req Request) (Answer, error) {
 // a value that still breaks a rule is replaced by the level-4 default.
 func (o *Offline) enforce(pb *phrasebook, req Request, a Answer) Answer {
 	for _, r := range req.Spec.Rules {
-		v := fit(r, a.Values[r.Var])
+		v := fit(r, pb.condense(r, a.Values[r.Var]))
 		single := Answer{Values: map[string]string{r.Var: v}, Confidence: 1, FallbackLevel: 1, Reasoning: "-"}
 		if Validate(Spec{Rules: []Rule{r}}, single, req.Language) != nil {
 			v = fit(r, pb.Defaults[r.Var])
@@ -139,6 +142,18 @@ func (o *Offline) enforce(pb *phrasebook, req Request, a Answer) Answer {
 	}
 	a.Reasoning = strings.TrimSpace(a.Reasoning)
 	return a
+}
+
+// condense applies the phrasebook's rewrites, one at a time, while v has
+// more words than r allows.
+func (pb *phrasebook) condense(r Rule, v string) string {
+	for _, c := range pb.Condense {
+		if r.MaxWords == 0 || len(lexicon.Words(v)) <= r.MaxWords {
+			break
+		}
+		v = strings.Replace(v, c[0], c[1], 1)
+	}
+	return v
 }
 
 // fit trims a value into its rule: one line, lower-case start, word and

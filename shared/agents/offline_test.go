@@ -160,6 +160,17 @@ func TestOfflineSignalsAndSystemsFitTheRules(t *testing.T) {
 	}
 }
 
+func TestLongCategoryIsCondensedNotCut(t *testing.T) {
+	site := &scrape.Site{Pages: []scrape.Page{{URL: "https://n.example/", Text: "Notafrais, le logiciel de gestion des notes de frais pour les PME."}}}
+	saved := testCtx.Competitors
+	testCtx.Competitors = append(saved, clientctx.Competitor{Name: "Ticketa", Category: "logiciel de gestion des notes de frais", Positioning: "notes de frais"})
+	defer func() { testCtx.Competitors = saved }()
+	a := run(t, Persona, contacts.Contact{CompanyName: "Notafrais"}, site, nil)
+	if got := a.Values["product_category"]; got != "logiciel de notes de frais" {
+		t.Errorf("product_category %q, want the 7-word category condensed to 5 words", got)
+	}
+}
+
 func TestPluralRole(t *testing.T) {
 	o, _ := NewOffline()
 	pb := o.book("fr")
