@@ -832,7 +832,4 @@ func sharedWords(a, b map[string]bool) []string {
 	return out
 }
 
-var folder = strings.NewReplacer("à", "a", "â", "a", "ä", "a", "é", "e", "è", "e", "ê", "e", "ë", "e", "î", "i", "ï", "i",
-	"ô", "o", "ö", "o", "ù", "u", "û", "u", "ü", "u", "ç", "c", "œ", "oe", "æ", "ae", "’", "'")
-
-func fold(s string) string { return folder.Replace(s) }
+func fold(s string) string { return strings.ReplaceAll(lexicon.Fold(s), "’", "'") }

@@ -153,7 +153,7 @@ func load(lang string) *lists {
 		stopwords: map[string]bool{},
 	}
 	for _, r := range readList(lang, "roles.txt") {
-		l.roles[fold(r)] = true
+		l.roles[Fold(r)] = true
 	}
 	for _, w := range readList(lang, "stopwords.txt") {
 		l.stopwords[strings.ToLower(w)] = true

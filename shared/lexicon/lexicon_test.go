@@ -169,7 +169,7 @@ func TestLists(t *testing.T) {
 				if len(matchTokens(strings.TrimSuffix(term, "*"))) == 0 {
 					t.Errorf("%s/%s: %q has no word", lang, name, term)
 				}
-				key := fold(term)
+				key := Fold(term)
 				if name == "stopwords.txt" {
 					key = strings.ToLower(term) // accents kept: "ou" and "où" differ
 				}

@@ -65,7 +65,7 @@ func TitleCasedRoles(lang, text string) []string {
 			}
 			// up to two connectors, then a capitalised word
 			k := j
-			for k < len(spans) && k-j < 2 && connectors[fold(word(k))] && k+1 < len(spans) && adjacent(k+1) {
+			for k < len(spans) && k-j < 2 && connectors[Fold(word(k))] && k+1 < len(spans) && adjacent(k+1) {
 				k++
 			}
 			if k == j || casingOf(word(k)) != titleCase {
@@ -74,7 +74,7 @@ func TitleCasedRoles(lang, text string) []string {
 			last, j = k, k
 		}
 		snippet := text[spans[first].start:spans[last].end]
-		if key := fold(snippet); !seen[key] {
+		if key := Fold(snippet); !seen[key] {
 			seen[key] = true
 			out = append(out, snippet)
 		}
@@ -93,7 +93,7 @@ var connectors = map[string]bool{
 func isInlineSpace(r rune) bool { return r == ' ' || r == '\t' || r == '\u00a0' || r == '\u202f' }
 
 func (l *lists) isRole(w string) bool {
-	f := fold(w)
+	f := Fold(w)
 	if l.roles[f] {
 		return true
 	}

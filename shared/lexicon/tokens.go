@@ -158,7 +158,7 @@ func matchTokens(text string) []token {
 	start := -1
 	flush := func(end int) {
 		if start >= 0 {
-			out = append(out, token{fold(text[start:end]), span{start, end}})
+			out = append(out, token{Fold(text[start:end]), span{start, end}})
 			start = -1
 		}
 	}
@@ -181,9 +181,9 @@ func matchTokens(text string) []token {
 	return out
 }
 
-// fold lower-cases s and removes accents ("Éléments" → "elements",
-// "œuvre" → "oeuvre").
-func fold(s string) string {
+// Fold lower-cases s and removes accents ("Éléments" → "elements",
+// "œuvre" → "oeuvre"): the comparison form used by every list lookup.
+func Fold(s string) string {
 	ascii := true
 	for i := 0; i < len(s); i++ {
 		if s[i] >= utf8.RuneSelf {
