@@ -155,7 +155,7 @@ func PrintSummary(w io.Writer, o *Outcome) {
 	fmt.Fprintf(w, "  success rate        %.1f %%\n", s.SuccessRate()*100)
 	fmt.Fprintf(w, "  average quality     %.1f / 100\n", s.AvgQuality)
 	fmt.Fprintf(w, "  cache hit rate      %.1f %%   (%d agent answers reused, %d computed)\n", s.CacheHitRate()*100, s.CacheHits, s.CacheMisses)
-	fmt.Fprintf(w, "  sites scraped       %d   (%d pages, %d errors)\n", o.Scraped.Sites, o.Scraped.Pages, o.Scraped.Errors)
+	fmt.Fprintf(w, "  sites scraped       %d   (%d pages read, %d sites unreachable, %d pages skipped or failed)\n", o.Scraped.Sites, o.Scraped.Pages, o.Scraped.Failed, o.Scraped.Errors)
 	if s.Usage.Calls > 0 {
 		fmt.Fprintf(w, "  LLM calls           %d   (%d prompt + %d completion tokens, %d cached)\n", s.Usage.Calls, s.Usage.PromptTokens, s.Usage.CompletionTokens, s.Usage.CachedTokens)
 		fmt.Fprintf(w, "  cost                $%.4f\n", s.Usage.CostUSD)
