@@ -93,7 +93,7 @@ func (o *Offline) Version(string) string { return OfflineVersion }
 func (o *Offline) Default(lang, v string) string { return o.book(lang).Defaults[v] }
 
 func (o *Offline) book(lang string) *phrasebook {
-	if b, ok := o.books[lang]; ok {
+	if b, ok := o.books[lexicon.BaseLang(lang)]; ok {
 		return b
 	}
 	return o.books["en"]

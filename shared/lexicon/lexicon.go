@@ -46,11 +46,12 @@ var byLang = map[string]*lists{
 // its own lists. The functions of this package fall back to the English
 // lists for other languages.
 func Supported(lang string) bool {
-	_, ok := byLang[baseLang(lang)]
+	_, ok := byLang[BaseLang(lang)]
 	return ok
 }
 
-func baseLang(lang string) string {
+// BaseLang reduces a language tag to its base code: "fr-FR", " FR_ca" → "fr".
+func BaseLang(lang string) string {
 	lang = strings.ToLower(strings.TrimSpace(lang))
 	if i := strings.IndexAny(lang, "-_"); i >= 0 {
 		lang = lang[:i]
@@ -59,7 +60,7 @@ func baseLang(lang string) string {
 }
 
 func listsFor(lang string) *lists {
-	if l, ok := byLang[baseLang(lang)]; ok {
+	if l, ok := byLang[BaseLang(lang)]; ok {
 		return l
 	}
 	return byLang["en"]

@@ -214,7 +214,7 @@ func publicText(req agents.Request) string {
 // towards French, so for English a French verdict must survive one extra
 // English stopword: it then has strictly more French stopwords.
 func valuesLanguage(text, want string) string {
-	switch baseLang(want) {
+	switch lexicon.BaseLang(want) {
 	case "fr", "":
 		if lexicon.Detect(text) == "en" {
 			return "en"

@@ -10,6 +10,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/kaleads/kaleads/shared/agents"
+	"github.com/kaleads/kaleads/shared/lexicon"
 	"github.com/kaleads/kaleads/shared/scrape"
 )
 
@@ -100,7 +101,7 @@ func valuesSection(spec agents.Spec) string {
 
 // languageName names a template language for the prompt.
 func languageName(lang string) string {
-	switch baseLang(lang) {
+	switch lexicon.BaseLang(lang) {
 	case "fr", "":
 		return "français"
 	case "en":
@@ -108,14 +109,6 @@ func languageName(lang string) string {
 	default:
 		return lang
 	}
-}
-
-func baseLang(lang string) string {
-	lang = strings.ToLower(strings.TrimSpace(lang))
-	if i := strings.IndexAny(lang, "-_"); i >= 0 {
-		lang = lang[:i]
-	}
-	return lang
 }
 
 // systemMessage renders the static part of a request: the agent's
