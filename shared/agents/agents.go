@@ -12,63 +12,9 @@ import (
 
 	"github.com/kaleads/kaleads/shared/clientctx"
 	"github.com/kaleads/kaleads/shared/contacts"
+	"github.com/kaleads/kaleads/shared/email"
 	"github.com/kaleads/kaleads/shared/scrape"
 )
-
-// Fallback levels: where an answer comes from.
-const (
-	LevelSite     = 1 // found on the prospect's site, with evidence
-	LevelInferred = 2 // inferred from the site or the industry
-	LevelContext  = 3 // taken from the client's context files
-	LevelDefault  = 4 // configured generic default
-)
-
-// Evidence is a verbatim quote from a scraped page.
-type Evidence struct {
-	URL   string `json:"url"`
-	Quote string `json:"quote"`
-}
-
-// Call is one model call made to produce an answer (LLM engine only).
-type Call struct {
-	Model            string  `json:"model"`
-	PromptVersion    string  `json:"prompt_version"`
-	Attempts         int     `json:"attempts"`
-	LatencyMS        int64   `json:"latency_ms"`
-	PromptTokens     int     `json:"prompt_tokens"`
-	CompletionTokens int     `json:"completion_tokens"`
-	CachedTokens     int     `json:"cached_tokens"`
-	CostUSD          float64 `json:"cost_usd"`
-	Error            string  `json:"error,omitempty"`
-}
-
-// Answer is one agent's typed answer.
-type Answer struct {
-	Agent         string            `json:"agent"`
-	Values        map[string]string `json:"values"`
-	Confidence    int               `json:"confidence"`     // 1-5
-	FallbackLevel int               `json:"fallback_level"` // 1-4
-	Reasoning     string            `json:"reasoning"`
-	Evidence      []Evidence        `json:"evidence"`
-	Engine        string            `json:"engine"`  // "offline", "llm"
-	Version       string            `json:"version"` // engine version for this agent: model + prompt hash
-	// Ungrounded lists evidence quotes that were not found in the scraped
-	// pages (the answer was downgraded from level 1).
-	Ungrounded []string `json:"ungrounded,omitempty"`
-	// Notes are reviewer-facing remarks: why the engine fell back, a prompt
-	// injection attempt seen on the site, a repaired answer...
-	Notes []Note `json:"notes,omitempty"`
-	Calls []Call `json:"calls,omitempty"`
-}
-
-// Note is a remark attached to an answer; Points > 0 lowers the email's
-// quality score by that much (it becomes a quality flag).
-type Note struct {
-	Code    string `json:"code"`
-	Points  int    `json:"points"`
-	Message string `json:"message"`
-	Gate    bool   `json:"gate,omitempty"`
-}
 
 // Rule constrains one produced value.
 type Rule struct {
@@ -211,15 +157,15 @@ type Request struct {
 	Language string            // template language, "fr" or "en"
 }
 
-// Engine answers for one agent. Answer must always return an answer unless
+// Engine answers for one agent. email.Answer must always return an answer unless
 // ctx is done (the offline engine never fails otherwise); an LLM engine
-// falls back to the offline engine and records why in Answer.Notes.
+// falls back to the offline engine and records why in email.Answer.Notes.
 type Engine interface {
 	Name() string
 	// Version identifies what produces agent's answers (model, prompt
 	// version): it is part of the cache key.
 	Version(agent string) string
-	Answer(ctx context.Context, req Request) (Answer, error)
+	Answer(ctx context.Context, req Request) (email.Answer, error)
 }
 
 // UnknownVariableError is returned when a template uses a variable that no

@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/kaleads/kaleads/shared/email"
 	"github.com/kaleads/kaleads/shared/scrape"
 )
 
@@ -96,8 +97,8 @@ func TestPlanUnknownVariable(t *testing.T) {
 	}
 }
 
-func valid(agent string, values map[string]string) Answer {
-	return Answer{Agent: agent, Values: values, Confidence: 4, FallbackLevel: 1, Reasoning: "because"}
+func valid(agent string, values map[string]string) email.Answer {
+	return email.Answer{Agent: agent, Values: values, Confidence: 4, FallbackLevel: 1, Reasoning: "because"}
 }
 
 func TestValidate(t *testing.T) {
@@ -113,7 +114,7 @@ func TestValidate(t *testing.T) {
 	tests := []struct {
 		name string
 		spec Spec
-		a    Answer
+		a    email.Answer
 		want []string // substrings of the error; nil = valid
 	}{
 		{"valid", Persona, valid("persona", persona), nil},
@@ -129,8 +130,8 @@ func TestValidate(t *testing.T) {
 		{"braces", Persona, valid("persona", with("product_category", "logiciel {{x}}")), []string{"template braces"}},
 		{"multi-line", Persona, valid("persona", with("product_category", "logiciel\nde paie")), []string{"single line"}},
 		{"signal verb", Signal, valid("signal", map[string]string{"specific_target_1": "cibler les PME qui recrutent", "specific_target_2": "cabinets comptables en croissance"}), []string{"action verb"}},
-		{"scores out of range", Persona, Answer{Values: persona, Confidence: 7, FallbackLevel: 0, Reasoning: "x"}, []string{"confidence: must be between 1 and 5", "fallback_level: must be between 1 and 4"}},
-		{"no reasoning", Persona, Answer{Values: persona, Confidence: 3, FallbackLevel: 2}, []string{"reasoning: is empty"}},
+		{"scores out of range", Persona, email.Answer{Values: persona, Confidence: 7, FallbackLevel: 0, Reasoning: "x"}, []string{"confidence: must be between 1 and 5", "fallback_level: must be between 1 and 4"}},
+		{"no reasoning", Persona, email.Answer{Values: persona, Confidence: 3, FallbackLevel: 2}, []string{"reasoning: is empty"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -158,20 +159,20 @@ func TestGround(t *testing.T) {
 	tests := []struct {
 		name       string
 		level      int
-		ev         []Evidence
+		ev         []email.Evidence
 		wantLevel  int
 		wantKept   int
 		ungrounded []string
 	}{
-		{"verbatim quote kept", 1, []Evidence{{Quote: "conçu pour les  DAF de PME"}}, 1, 1, nil},
-		{"invented quote: downgraded", 1, []Evidence{{Quote: "utilisé par 500 DAF"}}, 2, 0, []string{"utilisé par 500 DAF"}},
+		{"verbatim quote kept", 1, []email.Evidence{{Quote: "conçu pour les  DAF de PME"}}, 1, 1, nil},
+		{"invented quote: downgraded", 1, []email.Evidence{{Quote: "utilisé par 500 DAF"}}, 2, 0, []string{"utilisé par 500 DAF"}},
 		{"level 1 without evidence: downgraded", 1, nil, 2, 0, nil},
-		{"one of two quotes invented: stays level 1, flagged", 1, []Evidence{{Quote: "logiciel de paie"}, {Quote: "leader du marché"}}, 1, 1, []string{"leader du marché"}},
+		{"one of two quotes invented: stays level 1, flagged", 1, []email.Evidence{{Quote: "logiciel de paie"}, {Quote: "leader du marché"}}, 1, 1, []string{"leader du marché"}},
 		{"level 3 needs no evidence", 3, nil, 3, 0, nil},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			a := Ground(Answer{Agent: "persona", FallbackLevel: tt.level, Confidence: 5, Evidence: tt.ev}, site)
+			a := Ground(email.Answer{Agent: "persona", FallbackLevel: tt.level, Confidence: 5, Evidence: tt.ev}, site)
 			if a.FallbackLevel != tt.wantLevel || len(a.Evidence) != tt.wantKept || !reflect.DeepEqual(a.Ungrounded, tt.ungrounded) {
 				t.Errorf("got level %d, %d kept, ungrounded %v", a.FallbackLevel, len(a.Evidence), a.Ungrounded)
 			}

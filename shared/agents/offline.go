@@ -12,6 +12,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/kaleads/kaleads/shared/clientctx"
+	"github.com/kaleads/kaleads/shared/email"
 	"github.com/kaleads/kaleads/shared/lexicon"
 	"github.com/kaleads/kaleads/shared/scrape"
 )
@@ -99,13 +100,13 @@ func (o *Offline) book(lang string) *phrasebook {
 	return o.books["en"]
 }
 
-// Answer implements Engine. It only fails when ctx is done.
-func (o *Offline) Answer(ctx context.Context, req Request) (Answer, error) {
+// email.Answer implements Engine. It only fails when ctx is done.
+func (o *Offline) Answer(ctx context.Context, req Request) (email.Answer, error) {
 	if err := ctx.Err(); err != nil {
-		return Answer{}, err
+		return email.Answer{}, err
 	}
 	pb := o.book(req.Language)
-	var a Answer
+	var a email.Answer
 	switch req.Spec.Name {
 	case Persona.Name:
 		a = o.persona(pb, req)
@@ -120,7 +121,7 @@ func (o *Offline) Answer(ctx context.Context, req Request) (Answer, error) {
 	case CaseStudy.Name:
 		a = o.caseStudy(pb, req)
 	default:
-		return Answer{}, fmt.Errorf("offline engine: unknown agent %q", req.Spec.Name)
+		return email.Answer{}, fmt.Errorf("offline engine: unknown agent %q", req.Spec.Name)
 	}
 	a.Agent, a.Engine, a.Version = req.Spec.Name, o.Name(), OfflineVersion
 	a = Ground(a, req.Site)
@@ -129,13 +130,13 @@ func (o *Offline) Answer(ctx context.Context, req Request) (Answer, error) {
 
 // enforce makes the answer follow the rules: values are tidied to fit, and
 // a value that still breaks a rule is replaced by the level-4 default.
-func (o *Offline) enforce(pb *phrasebook, req Request, a Answer) Answer {
+func (o *Offline) enforce(pb *phrasebook, req Request, a email.Answer) email.Answer {
 	for _, r := range req.Spec.Rules {
 		v := fit(r, pb.condense(r, a.Values[r.Var]))
-		single := Answer{Values: map[string]string{r.Var: v}, Confidence: 1, FallbackLevel: 1, Reasoning: "-"}
+		single := email.Answer{Values: map[string]string{r.Var: v}, Confidence: 1, FallbackLevel: 1, Reasoning: "-"}
 		if Validate(Spec{Rules: []Rule{r}}, single, req.Language) != nil {
 			v = fit(r, pb.Defaults[r.Var])
-			a.FallbackLevel, a.Confidence = LevelDefault, 1
+			a.FallbackLevel, a.Confidence = email.LevelDefault, 1
 			a.Reasoning += fmt.Sprintf(" %s: no usable value, configured default used.", r.Var)
 		}
 		a.Values[r.Var] = v
@@ -243,13 +244,13 @@ func compose(r Rule, pattern string, vals map[string]string) string {
 	}
 }
 
-func answer(level, conf int, reasoning string, values map[string]string, ev ...Evidence) Answer {
-	return Answer{Values: values, FallbackLevel: level, Confidence: conf, Reasoning: reasoning, Evidence: ev}
+func answer(level, conf int, reasoning string, values map[string]string, ev ...email.Evidence) email.Answer {
+	return email.Answer{Values: values, FallbackLevel: level, Confidence: conf, Reasoning: reasoning, Evidence: ev}
 }
 
 // --- persona ---------------------------------------------------------------
 
-func (o *Offline) persona(pb *phrasebook, req Request) Answer {
+func (o *Offline) persona(pb *phrasebook, req Request) email.Answer {
 	persona, pLevel, pConf, pWhy, pEv := o.targetPersona(pb, req)
 	cat, cLevel, cConf, cWhy, cEv := o.productCategory(pb, req)
 	a := answer(max(pLevel, cLevel), min(pConf, cConf), pWhy+" "+cWhy,
@@ -258,12 +259,12 @@ func (o *Offline) persona(pb *phrasebook, req Request) Answer {
 	return a
 }
 
-func (o *Offline) targetPersona(pb *phrasebook, req Request) (string, int, int, string, []Evidence) {
+func (o *Offline) targetPersona(pb *phrasebook, req Request) (string, int, int, string, []email.Evidence) {
 	site := req.Site
 	// 1. Job titles of the people quoted in testimonials are the buyers.
 	if site != nil {
 		count := map[string]int{}
-		first := map[string]Evidence{}
+		first := map[string]email.Evidence{}
 		var order []string
 		for _, p := range site.Pages {
 			for _, q := range p.Quotes {
@@ -274,7 +275,7 @@ func (o *Offline) targetPersona(pb *phrasebook, req Request) (string, int, int, 
 				key := strings.ToLower(t)
 				if count[key] == 0 {
 					order = append(order, key)
-					first[key] = Evidence{URL: p.URL, Quote: t}
+					first[key] = email.Evidence{URL: p.URL, Quote: t}
 				}
 				count[key]++
 			}
@@ -282,29 +283,29 @@ func (o *Offline) targetPersona(pb *phrasebook, req Request) (string, int, int, 
 		if len(order) > 0 {
 			sort.SliceStable(order, func(i, j int) bool { return count[order[i]] > count[order[j]] })
 			ev := first[order[0]]
-			return pluralRole(pb, req.Language, ev.Quote), LevelSite, 4,
-				fmt.Sprintf("target_persona: the site's testimonials are signed by %q.", ev.Quote), []Evidence{ev}
+			return pluralRole(pb, req.Language, ev.Quote), email.LevelSite, 4,
+				fmt.Sprintf("target_persona: the site's testimonials are signed by %q.", ev.Quote), []email.Evidence{ev}
 		}
 		// 2. "conçu pour les DAF de PME", "pour les équipes commerciales".
 		for _, p := range site.Pages {
 			for _, src := range append(append([]string{p.Description}, p.Headings...), p.Text) {
 				if phrase, quote, ok := personaPhrase(pb, src); ok {
-					ev := []Evidence{{URL: p.URL, Quote: quote}}
-					return phrase, LevelSite, 4, fmt.Sprintf("target_persona: the site says %q.", quote), ev
+					ev := []email.Evidence{{URL: p.URL, Quote: quote}}
+					return phrase, email.LevelSite, 4, fmt.Sprintf("target_persona: the site says %q.", quote), ev
 				}
 			}
 		}
 		// 3. A segment named on the site ("PME", "startups").
 		if seg, quote, url := segment(pb, site); seg != "" {
-			return strings.ReplaceAll(pb.InferredPersona, "{segment}", seg), LevelInferred, 3,
-				fmt.Sprintf("target_persona: inferred from the segment %q named on the site.", quote), []Evidence{{URL: url, Quote: quote}}
+			return strings.ReplaceAll(pb.InferredPersona, "{segment}", seg), email.LevelInferred, 3,
+				fmt.Sprintf("target_persona: inferred from the segment %q named on the site.", quote), []email.Evidence{{URL: url, Quote: quote}}
 		}
 	}
 	if len(req.Context.PersonaTitles) > 0 {
 		t := req.Context.PersonaTitles[0]
-		return t, LevelContext, 2, fmt.Sprintf("target_persona: nothing on the site, first persona of personas.md (%q).", t), nil
+		return t, email.LevelContext, 2, fmt.Sprintf("target_persona: nothing on the site, first persona of personas.md (%q).", t), nil
 	}
-	return pb.Defaults["target_persona"], LevelDefault, 1, "target_persona: no site data and no persona in the context, configured default.", nil
+	return pb.Defaults["target_persona"], email.LevelDefault, 1, "target_persona: no site data and no persona in the context, configured default.", nil
 }
 
 func hasRoleWord(pb *phrasebook, title string) bool {
@@ -440,7 +441,7 @@ func segment(pb *phrasebook, site *scrape.Site) (phrase, quote, url string) {
 	return "", "", ""
 }
 
-func (o *Offline) productCategory(pb *phrasebook, req Request) (string, int, int, string, []Evidence) {
+func (o *Offline) productCategory(pb *phrasebook, req Request) (string, int, int, string, []email.Evidence) {
 	site := req.Site
 	if site != nil {
 		// 1. A category of competitors.json written verbatim on the site.
@@ -448,8 +449,8 @@ func (o *Offline) productCategory(pb *phrasebook, req Request) (string, int, int
 			norm := scrape.Normalize(p.Text + " " + p.Description + " " + strings.Join(p.Headings, " "))
 			for _, c := range req.Context.Competitors {
 				if strings.Contains(norm, scrape.Normalize(c.Category)) {
-					return c.Category, LevelSite, 5, fmt.Sprintf("product_category: the site names the category %q.", c.Category),
-						[]Evidence{{URL: p.URL, Quote: c.Category}}
+					return c.Category, email.LevelSite, 5, fmt.Sprintf("product_category: the site names the category %q.", c.Category),
+						[]email.Evidence{{URL: p.URL, Quote: c.Category}}
 				}
 			}
 		}
@@ -457,21 +458,21 @@ func (o *Offline) productCategory(pb *phrasebook, req Request) (string, int, int
 		for _, p := range site.Pages {
 			for _, src := range append(append(append([]string{}, p.Headings...), p.Description), p.Text) {
 				if cat, ok := categoryPhrase(pb, src); ok {
-					return cat, LevelSite, 4, fmt.Sprintf("product_category: condensed from %q.", truncate(src, 100)),
-						[]Evidence{{URL: p.URL, Quote: cat}}
+					return cat, email.LevelSite, 4, fmt.Sprintf("product_category: condensed from %q.", truncate(src, 100)),
+						[]email.Evidence{{URL: p.URL, Quote: cat}}
 				}
 			}
 		}
 		// 3. The competitors.json category whose words overlap the site most.
 		if c, score := bestCategory(req.Context.Competitors, keywords(site.Text()+" "+req.Contact.Industry)); score >= 2 {
-			return c, LevelInferred, 3, fmt.Sprintf("product_category: the site's vocabulary overlaps the category %q.", c), nil
+			return c, email.LevelInferred, 3, fmt.Sprintf("product_category: the site's vocabulary overlaps the category %q.", c), nil
 		}
 	}
 	if ind := strings.TrimSpace(req.Contact.Industry); ind != "" {
-		return strings.ReplaceAll(pb.IndustryCat, "{industry}", strings.ToLower(ind)), LevelInferred, 2,
+		return strings.ReplaceAll(pb.IndustryCat, "{industry}", strings.ToLower(ind)), email.LevelInferred, 2,
 			"product_category: inferred from the contact's industry.", nil
 	}
-	return pb.Defaults["product_category"], LevelDefault, 1, "product_category: no site data and no industry, configured default.", nil
+	return pb.Defaults["product_category"], email.LevelDefault, 1, "product_category: no site data and no industry, configured default.", nil
 }
 
 // categoryPhrase extracts "logiciel de gestion de paie" from a sentence.
@@ -524,7 +525,7 @@ func isLetter(before string) bool {
 
 // --- competitor ------------------------------------------------------------
 
-func (o *Offline) competitor(pb *phrasebook, req Request) Answer {
+func (o *Offline) competitor(pb *phrasebook, req Request) email.Answer {
 	comps := req.Context.Competitors
 	self := normName(req.Contact.CompanyName)
 	pick := func(category string, kw map[string]bool) (clientctx.Competitor, bool) {
@@ -553,8 +554,8 @@ func (o *Offline) competitor(pb *phrasebook, req Request) Answer {
 					continue
 				}
 				if i := indexWord(p.Text, c.Name); i >= 0 {
-					return answer(LevelSite, 4, fmt.Sprintf("%s is named on the prospect's site.", c.Name), values(c),
-						Evidence{URL: p.URL, Quote: p.Text[i : i+len(c.Name)]})
+					return answer(email.LevelSite, 4, fmt.Sprintf("%s is named on the prospect's site.", c.Name), values(c),
+						email.Evidence{URL: p.URL, Quote: p.Text[i : i+len(c.Name)]})
 				}
 			}
 		}
@@ -567,9 +568,9 @@ func (o *Offline) competitor(pb *phrasebook, req Request) Answer {
 			if alt, ok := pick(c.Category, kw); ok {
 				why := fmt.Sprintf("%s is listed in competitors.json under %q; %s is the closest other player of that category.", c.Name, c.Category, alt.Name)
 				if url, ok := req.Site.Find(c.Category); ok {
-					return answer(LevelInferred, 4, why+" The site names the category.", values(alt), Evidence{URL: url, Quote: c.Category})
+					return answer(email.LevelInferred, 4, why+" The site names the category.", values(alt), email.Evidence{URL: url, Quote: c.Category})
 				}
-				return answer(LevelContext, 3, why, values(alt))
+				return answer(email.LevelContext, 3, why, values(alt))
 			}
 		}
 	}
@@ -577,11 +578,11 @@ func (o *Offline) competitor(pb *phrasebook, req Request) Answer {
 	if req.Site != nil {
 		if cat, score := bestCategory(comps, keywords(req.Site.Text()+" "+req.Contact.Industry)); score >= 2 {
 			if alt, ok := pick(cat, kw); ok {
-				return answer(LevelInferred, 3, fmt.Sprintf("the site's vocabulary overlaps the category %q of competitors.json (%d shared words); %s is the closest player.", cat, score, alt.Name), values(alt))
+				return answer(email.LevelInferred, 3, fmt.Sprintf("the site's vocabulary overlaps the category %q of competitors.json (%d shared words); %s is the closest player.", cat, score, alt.Name), values(alt))
 			}
 		}
 	}
-	return answer(LevelDefault, 1, "no category of competitors.json matches the prospect: configured default.",
+	return answer(email.LevelDefault, 1, "no category of competitors.json matches the prospect: configured default.",
 		map[string]string{"competitor_name": pb.Defaults["competitor_name"], "competitor_product_category": pb.Defaults["competitor_product_category"]})
 }
 
@@ -653,10 +654,10 @@ func bestCategory(comps []clientctx.Competitor, kw map[string]bool) (string, int
 
 // --- pain ------------------------------------------------------------------
 
-func (o *Offline) pain(pb *phrasebook, req Request) Answer {
+func (o *Offline) pain(pb *phrasebook, req Request) email.Answer {
 	pains := req.Context.Pains
 	if len(pains) == 0 {
-		return answer(LevelDefault, 1, "pain_points.md has no \"## \" section: configured default.", map[string]string{
+		return answer(email.LevelDefault, 1, "pain_points.md has no \"## \" section: configured default.", map[string]string{
 			"solve_specific_pain": pb.Defaults["solve_specific_pain"], "problem_specific": pb.Defaults["problem_specific"], "impact_measurable": pb.Defaults["impact_measurable"]})
 	}
 	kw := keywords(req.Contact.Industry)
@@ -681,9 +682,9 @@ func (o *Offline) pain(pb *phrasebook, req Request) Answer {
 	}
 	values := map[string]string{"solve_specific_pain": p.Title, "problem_specific": firstSentence(p.Body, p.Title), "impact_measurable": impact}
 	if bestScore >= 3 {
-		return answer(LevelInferred, 3, fmt.Sprintf("pain %q shares the words %s with the prospect's site and industry.", p.Title, strings.Join(shared, ", ")), values)
+		return answer(email.LevelInferred, 3, fmt.Sprintf("pain %q shares the words %s with the prospect's site and industry.", p.Title, strings.Join(shared, ", ")), values)
 	}
-	return answer(LevelContext, 2, fmt.Sprintf("no pain of pain_points.md overlaps the prospect's site clearly; %q is the closest.", p.Title), values)
+	return answer(email.LevelContext, 2, fmt.Sprintf("no pain of pain_points.md overlaps the prospect's site clearly; %q is the closest.", p.Title), values)
 }
 
 func firstSentence(body, fallback string) string {
@@ -699,7 +700,7 @@ func firstSentence(body, fallback string) string {
 
 // --- signal ----------------------------------------------------------------
 
-func (o *Offline) signal(pb *phrasebook, req Request) Answer {
+func (o *Offline) signal(pb *phrasebook, req Request) email.Answer {
 	persona := req.Inputs["target_persona"]
 	category := req.Inputs["product_category"]
 	seg := ""
@@ -713,16 +714,16 @@ func (o *Offline) signal(pb *phrasebook, req Request) Answer {
 		s1 = compose(r1, pb.Signal1Segment, map[string]string{"segment": seg, "persona": persona})
 	}
 	s2 := compose(r2, pb.Signal2, map[string]string{"category": category})
-	return answer(LevelInferred, 3, fmt.Sprintf("built from the persona %q and the category %q: signal 1 (volume) is companies hiring that persona, signal 2 (niche) funded companies still without such a product.", persona, category),
+	return answer(email.LevelInferred, 3, fmt.Sprintf("built from the persona %q and the category %q: signal 1 (volume) is companies hiring that persona, signal 2 (niche) funded companies still without such a product.", persona, category),
 		map[string]string{"specific_target_1": s1, "specific_target_2": s2})
 }
 
 // --- system ----------------------------------------------------------------
 
-func (o *Offline) system(pb *phrasebook, req Request) Answer {
+func (o *Offline) system(pb *phrasebook, req Request) email.Answer {
 	r1, _ := System.Rule("system_1")
 	r2, _ := System.Rule("system_2")
-	return answer(LevelInferred, 3, "three steps built from the persona and the pain point.", map[string]string{
+	return answer(email.LevelInferred, 3, "three steps built from the persona and the pain point.", map[string]string{
 		"system_1": compose(r1, pb.System1, map[string]string{"persona": req.Inputs["target_persona"]}),
 		"system_2": compose(r2, pb.System2, map[string]string{"pain": lowerFirst(req.Inputs["solve_specific_pain"])}),
 		"system_3": pb.System3,
@@ -731,10 +732,10 @@ func (o *Offline) system(pb *phrasebook, req Request) Answer {
 
 // --- case study ------------------------------------------------------------
 
-func (o *Offline) caseStudy(pb *phrasebook, req Request) Answer {
+func (o *Offline) caseStudy(pb *phrasebook, req Request) email.Answer {
 	cases := req.Context.CaseStudies
 	if len(cases) == 0 {
-		return answer(LevelDefault, 1, "no case study in case_studies/: configured default.", map[string]string{
+		return answer(email.LevelDefault, 1, "no case study in case_studies/: configured default.", map[string]string{
 			"case_study_insight": pb.Defaults["case_study_insight"], "case_study_result": pb.Defaults["case_study_result"]})
 	}
 	ind := keywords(req.Contact.Industry)
@@ -769,9 +770,9 @@ func (o *Offline) caseStudy(pb *phrasebook, req Request) Answer {
 	if industryMatch {
 		// The client's own case study, chosen because the prospect's industry
 		// matches: relevance inferred from the industry (level 2).
-		return answer(LevelInferred, 4, fmt.Sprintf("case study %s is in the prospect's industry (%s).", c.File, c.Industry), values)
+		return answer(email.LevelInferred, 4, fmt.Sprintf("case study %s is in the prospect's industry (%s).", c.File, c.Industry), values)
 	}
-	return answer(LevelContext, 3, fmt.Sprintf("no case study in the prospect's industry; %s shares the most words with its site.", c.File), values)
+	return answer(email.LevelContext, 3, fmt.Sprintf("no case study in the prospect's industry; %s shares the most words with its site.", c.File), values)
 }
 
 // --- keywords --------------------------------------------------------------

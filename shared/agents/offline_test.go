@@ -7,6 +7,7 @@ import (
 
 	"github.com/kaleads/kaleads/shared/clientctx"
 	"github.com/kaleads/kaleads/shared/contacts"
+	"github.com/kaleads/kaleads/shared/email"
 	"github.com/kaleads/kaleads/shared/scrape"
 )
 
@@ -28,7 +29,7 @@ var testCtx = &clientctx.Context{
 	},
 }
 
-func run(t *testing.T, spec Spec, c contacts.Contact, site *scrape.Site, inputs map[string]string) Answer {
+func run(t *testing.T, spec Spec, c contacts.Contact, site *scrape.Site, inputs map[string]string) email.Answer {
 	t.Helper()
 	o, err := NewOffline()
 	if err != nil {
@@ -72,15 +73,15 @@ func TestOfflinePersona(t *testing.T) {
 		minConf, maxConf   int
 		wantEvidenceQuotes int
 	}{
-		{"testimonial titles and named category", voxalySite(), "télécoms", "directrices commerciales", "logiciel de téléphonie cloud", LevelSite, 4, 5, 2},
+		{"testimonial titles and named category", voxalySite(), "télécoms", "directrices commerciales", "logiciel de téléphonie cloud", email.LevelSite, 4, 5, 2},
 		{"'conçu pour' phrase and condensed H1", &scrape.Site{Pages: []scrape.Page{{URL: "https://a.example/",
 			Headings: []string{"Plateforme de signature électronique"},
 			Text:     "Plateforme de signature électronique. Pensée pour les directions juridiques des ETI, elle remplace le papier."}}},
-			"legaltech", "directions juridiques des ETI", "plateforme de signature électronique", LevelSite, 4, 4, 2},
+			"legaltech", "directions juridiques des ETI", "plateforme de signature électronique", email.LevelSite, 4, 4, 2},
 		{"segment only: inferred", &scrape.Site{Pages: []scrape.Page{{URL: "https://b.example/", Text: "Nous accompagnons 300 PME en France depuis 2015."}}},
-			"conseil", "dirigeants de PME", "solution pour le secteur conseil", LevelInferred, 2, 2, 1},
-		{"no site: context persona and industry", nil, "logistique", "fondateurs de SaaS B2B", "solution pour le secteur logistique", LevelContext, 2, 2, 0},
-		{"no site, no industry: defaults", nil, "", "fondateurs de SaaS B2B", "solution B2B", LevelDefault, 1, 1, 0},
+			"conseil", "dirigeants de PME", "solution pour le secteur conseil", email.LevelInferred, 2, 2, 1},
+		{"no site: context persona and industry", nil, "logistique", "fondateurs de SaaS B2B", "solution pour le secteur logistique", email.LevelContext, 2, 2, 0},
+		{"no site, no industry: defaults", nil, "", "fondateurs de SaaS B2B", "solution B2B", email.LevelDefault, 1, 1, 0},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -104,11 +105,11 @@ func TestOfflineCompetitorIsNeverTheProspect(t *testing.T) {
 		want    string
 		level   int
 	}{
-		{"prospect listed, category named on its site: inferred", "Voxaly", voxalySite(), "Ringo", LevelInferred},
-		{"prospect listed, category not on its site: context", "Voxaly", &scrape.Site{Pages: []scrape.Page{{URL: "https://v.example/", Text: "Appelez mieux."}}}, "Ringo", LevelContext},
-		{"prospect not listed: category by overlap", "Payroll Co", &scrape.Site{Pages: []scrape.Page{{URL: "https://p.example/", Text: "Vos bulletins de paie et déclarations sociales, automatisés pour les PME."}}}, "Paysoft", LevelInferred},
-		{"competitor named on the site", "Newcomer", &scrape.Site{Pages: []scrape.Page{{URL: "https://n.example/", Text: "Une alternative à Payfacile, plus simple."}}}, "Payfacile", LevelSite},
-		{"nothing matches: default", "Bakery", &scrape.Site{Pages: []scrape.Page{{URL: "https://k.example/", Text: "Pains et viennoiseries."}}}, "l'acteur historique du marché", LevelDefault},
+		{"prospect listed, category named on its site: inferred", "Voxaly", voxalySite(), "Ringo", email.LevelInferred},
+		{"prospect listed, category not on its site: context", "Voxaly", &scrape.Site{Pages: []scrape.Page{{URL: "https://v.example/", Text: "Appelez mieux."}}}, "Ringo", email.LevelContext},
+		{"prospect not listed: category by overlap", "Payroll Co", &scrape.Site{Pages: []scrape.Page{{URL: "https://p.example/", Text: "Vos bulletins de paie et déclarations sociales, automatisés pour les PME."}}}, "Paysoft", email.LevelInferred},
+		{"competitor named on the site", "Newcomer", &scrape.Site{Pages: []scrape.Page{{URL: "https://n.example/", Text: "Une alternative à Payfacile, plus simple."}}}, "Payfacile", email.LevelSite},
+		{"nothing matches: default", "Bakery", &scrape.Site{Pages: []scrape.Page{{URL: "https://k.example/", Text: "Pains et viennoiseries."}}}, "l'acteur historique du marché", email.LevelDefault},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -126,7 +127,7 @@ func TestOfflineCompetitorIsNeverTheProspect(t *testing.T) {
 func TestOfflinePainAndCaseStudyByOverlap(t *testing.T) {
 	site := &scrape.Site{Pages: []scrape.Page{{URL: "https://r.example/", Text: "Recrutez vos SDR et réduisez le turnover de vos équipes commerciales. Logiciel de recrutement."}}}
 	a := run(t, Pain, contacts.Contact{CompanyName: "R", Industry: "saas rh"}, site, nil)
-	if a.Values["solve_specific_pain"] != "recrutement de SDR qui échoue" || a.FallbackLevel != LevelInferred {
+	if a.Values["solve_specific_pain"] != "recrutement de SDR qui échoue" || a.FallbackLevel != email.LevelInferred {
 		t.Errorf("pain %q level %d (%s)", a.Values["solve_specific_pain"], a.FallbackLevel, a.Reasoning)
 	}
 	if a.Values["impact_measurable"] != "3 mois de salaire perdus par SDR parti" {

@@ -7,6 +7,7 @@ import (
 	"unicode"
 	"unicode/utf8"
 
+	"github.com/kaleads/kaleads/shared/email"
 	"github.com/kaleads/kaleads/shared/lexicon"
 	"github.com/kaleads/kaleads/shared/scrape"
 )
@@ -42,7 +43,7 @@ var actionVerbs = map[string]bool{
 // lower-case start where required, no action verb start for signals, no
 // corporate jargon; confidence 1-5 and fallback level 1-4. It returns nil or
 // an error joining every *Violation (errors.Is(err, ErrInvalid)).
-func Validate(spec Spec, a Answer, lang string) error {
+func Validate(spec Spec, a email.Answer, lang string) error {
 	var errs []error
 	bad := func(v, format string, args ...any) {
 		errs = append(errs, &Violation{Var: v, Msg: fmt.Sprintf(format, args...)})
@@ -85,7 +86,7 @@ func Validate(spec Spec, a Answer, lang string) error {
 	if a.Confidence < 1 || a.Confidence > 5 {
 		bad("confidence", "must be between 1 and 5, got %d", a.Confidence)
 	}
-	if a.FallbackLevel < LevelSite || a.FallbackLevel > LevelDefault {
+	if a.FallbackLevel < email.LevelSite || a.FallbackLevel > email.LevelDefault {
 		bad("fallback_level", "must be between 1 and 4, got %d", a.FallbackLevel)
 	}
 	if strings.TrimSpace(a.Reasoning) == "" {
@@ -95,11 +96,11 @@ func Validate(spec Spec, a Answer, lang string) error {
 }
 
 // Ground checks that every evidence quote appears verbatim in the scraped
-// pages. Quotes not found go to a.Ungrounded and are removed from Evidence; a
+// pages. Quotes not found go to a.Ungrounded and are removed from email.Evidence; a
 // level-1 answer left without evidence is downgraded to level 2 with its
 // confidence capped at 3, and a note explains why.
-func Ground(a Answer, site *scrape.Site) Answer {
-	var kept []Evidence
+func Ground(a email.Answer, site *scrape.Site) email.Answer {
+	var kept []email.Evidence
 	var missing []string
 	for _, e := range a.Evidence {
 		q := strings.TrimSpace(e.Quote)
@@ -107,15 +108,15 @@ func Ground(a Answer, site *scrape.Site) Answer {
 			continue
 		}
 		if url, ok := site.Find(q); ok {
-			kept = append(kept, Evidence{URL: url, Quote: q})
+			kept = append(kept, email.Evidence{URL: url, Quote: q})
 		} else {
 			missing = append(missing, q)
 		}
 	}
 	a.Evidence = kept
 	a.Ungrounded = append(a.Ungrounded, missing...)
-	if a.FallbackLevel == LevelSite && len(kept) == 0 {
-		a.FallbackLevel = LevelInferred
+	if a.FallbackLevel == email.LevelSite && len(kept) == 0 {
+		a.FallbackLevel = email.LevelInferred
 		if a.Confidence > 3 {
 			a.Confidence = 3
 		}
@@ -123,7 +124,7 @@ func Ground(a Answer, site *scrape.Site) Answer {
 		if len(missing) > 0 {
 			msg = fmt.Sprintf("claimed to be found on the site but its quote %q is not on the scraped pages", truncate(missing[0], 80))
 		}
-		a.Notes = append(a.Notes, Note{Code: "downgraded", Message: fmt.Sprintf("%s answer %s: downgraded to level 2", a.Agent, msg)})
+		a.Notes = append(a.Notes, email.Note{Code: "downgraded", Message: fmt.Sprintf("%s answer %s: downgraded to level 2", a.Agent, msg)})
 	}
 	return a
 }

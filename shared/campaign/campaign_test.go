@@ -14,7 +14,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/kaleads/kaleads/shared/pipeline"
+	"github.com/kaleads/kaleads/shared/email"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files")
@@ -32,11 +32,11 @@ func normalise(t *testing.T, jsonl []byte) []byte {
 	sc := bufio.NewScanner(bytes.NewReader(jsonl))
 	sc.Buffer(make([]byte, 1<<20), 1<<24)
 	for sc.Scan() {
-		var r pipeline.Result
+		var r email.Result
 		if err := json.Unmarshal(sc.Bytes(), &r); err != nil {
 			t.Fatal(err)
 		}
-		r.Timings = pipeline.Timings{}
+		r.Timings = email.Timings{}
 		for k, v := range r.Variables {
 			v.Cached = false
 			r.Variables[k] = v

@@ -12,9 +12,9 @@ import (
 	"time"
 
 	"github.com/kaleads/kaleads/shared/agents"
+	"github.com/kaleads/kaleads/shared/email"
 	"github.com/kaleads/kaleads/shared/llm"
 	"github.com/kaleads/kaleads/shared/llmsim"
-	"github.com/kaleads/kaleads/shared/pipeline"
 )
 
 // simEngine starts a simulator and an LLM engine pointed at it.
@@ -41,18 +41,18 @@ func simEngine(tb testing.TB, o llmsim.Options) (*llm.Engine, *llmsim.Server) {
 	return e, sim
 }
 
-func readResults(tb testing.TB, dir string) []pipeline.Result {
+func readResults(tb testing.TB, dir string) []email.Result {
 	tb.Helper()
 	f, err := os.Open(filepath.Join(dir, "emails.jsonl"))
 	if err != nil {
 		tb.Fatal(err)
 	}
 	defer f.Close()
-	var out []pipeline.Result
+	var out []email.Result
 	sc := bufio.NewScanner(f)
 	sc.Buffer(make([]byte, 1<<20), 1<<24)
 	for sc.Scan() {
-		var r pipeline.Result
+		var r email.Result
 		if err := json.Unmarshal(sc.Bytes(), &r); err != nil {
 			tb.Fatal(err)
 		}
@@ -78,7 +78,7 @@ func TestLLMCampaignWithFaults(t *testing.T) {
 			t.Errorf("line %d twice", r.Contact.Line)
 		}
 		lines[r.Contact.Line] = true
-		if r.Status != pipeline.StatusGenerated || r.Provenance.Engine != "llm" {
+		if r.Status != email.StatusGenerated || r.Provenance.Engine != "llm" {
 			t.Errorf("line %d: %s %s", r.Contact.Line, r.Status, r.Error)
 		}
 	}
@@ -122,7 +122,7 @@ func BenchmarkLLMCampaign(b *testing.B) {
 						b.Fatalf("line %d twice", r.Contact.Line)
 					}
 					seen[r.Contact.Line] = true
-					if r.Status != pipeline.StatusGenerated && r.Error == "" {
+					if r.Status != email.StatusGenerated && r.Error == "" {
 						b.Fatalf("line %d failed without a reason", r.Contact.Line)
 					}
 					per = append(per, time.Duration(r.Timings.TotalMS)*time.Millisecond)

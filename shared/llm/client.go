@@ -11,9 +11,8 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/kaleads/kaleads/shared/email"
 	openai "github.com/sashabaranov/go-openai"
-
-	"github.com/kaleads/kaleads/shared/agents"
 )
 
 // ErrInsufficientQuota is returned (wrapped) when the API answers 429 with
@@ -46,8 +45,8 @@ type result struct {
 // call sends one chat completion request, retrying 429s, 5xx, timeouts and
 // network errors with back-off within the shared budget. It always returns
 // the call's accounting record.
-func (e *Engine) call(ctx context.Context, p *agentPrompt, model string, msgs []openai.ChatCompletionMessage) (_ result, rec agents.Call, _ error) {
-	rec = agents.Call{Model: model, PromptVersion: p.version}
+func (e *Engine) call(ctx context.Context, p *agentPrompt, model string, msgs []openai.ChatCompletionMessage) (_ result, rec email.Call, _ error) {
+	rec = email.Call{Model: model, PromptVersion: p.version}
 	req := openai.ChatCompletionRequest{
 		Model:               model,
 		Messages:            msgs,

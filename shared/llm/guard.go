@@ -8,6 +8,7 @@ import (
 
 	"github.com/kaleads/kaleads/shared/agents"
 	"github.com/kaleads/kaleads/shared/clientctx"
+	"github.com/kaleads/kaleads/shared/email"
 	"github.com/kaleads/kaleads/shared/lexicon"
 	"github.com/kaleads/kaleads/shared/scrape"
 )
@@ -69,9 +70,9 @@ func detectInjection(req agents.Request) []finding {
 
 // injectionNote turns findings (and the model's own report) into one
 // quality note.
-func injectionNote(agent string, fs []finding, modelSaw bool) (agents.Note, bool) {
+func injectionNote(agent string, fs []finding, modelSaw bool) (email.Note, bool) {
 	if len(fs) == 0 && !modelSaw {
-		return agents.Note{}, false
+		return email.Note{}, false
 	}
 	msg := fmt.Sprintf("%s: the model reported instructions addressed to it in the website content; they were treated as data", agent)
 	if len(fs) > 0 {
@@ -81,7 +82,7 @@ func injectionNote(agent string, fs []finding, modelSaw bool) (agents.Note, bool
 		}
 		msg = fmt.Sprintf("%s: possible prompt injection on %s; treated as data, not instructions", agent, strings.Join(where, ", "))
 	}
-	return agents.Note{Code: "prompt_injection", Points: 10, Message: msg}, true
+	return email.Note{Code: "prompt_injection", Points: 10, Message: msg}, true
 }
 
 // leakWords is the length of a verbatim word run that counts as copying the

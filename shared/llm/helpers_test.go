@@ -15,6 +15,7 @@ import (
 	"github.com/kaleads/kaleads/shared/agents"
 	"github.com/kaleads/kaleads/shared/clientctx"
 	"github.com/kaleads/kaleads/shared/contacts"
+	"github.com/kaleads/kaleads/shared/email"
 	"github.com/kaleads/kaleads/shared/llmsim"
 	"github.com/kaleads/kaleads/shared/scrape"
 )
@@ -24,16 +25,16 @@ type fakeFallback struct{ calls atomic.Int32 }
 
 func (f *fakeFallback) Name() string          { return "fake" }
 func (f *fakeFallback) Version(string) string { return "fake@1" }
-func (f *fakeFallback) Answer(ctx context.Context, req agents.Request) (agents.Answer, error) {
+func (f *fakeFallback) Answer(ctx context.Context, req agents.Request) (email.Answer, error) {
 	if err := ctx.Err(); err != nil {
-		return agents.Answer{}, err
+		return email.Answer{}, err
 	}
 	f.calls.Add(1)
 	vals := map[string]string{}
 	for _, v := range req.Spec.Produces() {
 		vals[v] = "valeur de repli"
 	}
-	return agents.Answer{Agent: req.Spec.Name, Values: vals, Confidence: 2, FallbackLevel: agents.LevelContext,
+	return email.Answer{Agent: req.Spec.Name, Values: vals, Confidence: 2, FallbackLevel: email.LevelContext,
 		Reasoning: "repli", Engine: "fake", Version: "fake@1"}, nil
 }
 

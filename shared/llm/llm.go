@@ -22,6 +22,7 @@ import (
 	openai "github.com/sashabaranov/go-openai"
 
 	"github.com/kaleads/kaleads/shared/agents"
+	"github.com/kaleads/kaleads/shared/email"
 )
 
 // Engine answers for the agents with a language model. It is safe for
@@ -130,7 +131,7 @@ func (e *Engine) addStat(f func(*Stats)) {
 	e.mu.Unlock()
 }
 
-func (e *Engine) record(c agents.Call) {
+func (e *Engine) record(c email.Call) {
 	e.addStat(func(s *Stats) {
 		s.Calls++
 		s.Attempts += c.Attempts
@@ -148,7 +149,7 @@ func (e *Engine) record(c agents.Call) {
 // or when StopsRun(err) (quota exhausted, key rejected); any other failure
 // gives the fallback engine's answer with an "llm_fallback" note and the
 // model calls made so far.
-func (e *Engine) Answer(ctx context.Context, req agents.Request) (agents.Answer, error) {
+func (e *Engine) Answer(ctx context.Context, req agents.Request) (email.Answer, error) {
 	name := req.Spec.Name
 	findings := detectInjection(req)
 	p, ok := e.prompts[name]
@@ -160,17 +161,17 @@ func (e *Engine) Answer(ctx context.Context, req agents.Request) (agents.Answer,
 		{Role: openai.ChatMessageRoleSystem, Content: p.systemMessage(req)},
 		{Role: openai.ChatMessageRoleUser, Content: userMessage(req, e.cfg.MaxSiteChars)},
 	}
-	var calls []agents.Call
+	var calls []email.Call
 	var reason string
 	for try := 0; try < 2; try++ {
 		res, call, err := e.call(ctx, p, model, msgs)
 		calls = append(calls, call)
 		if err != nil {
 			if ctx.Err() != nil {
-				return agents.Answer{}, fmt.Errorf("llm %s: %w", name, ctx.Err())
+				return email.Answer{}, fmt.Errorf("llm %s: %w", name, ctx.Err())
 			}
 			if StopsRun(err) {
-				return agents.Answer{}, fmt.Errorf("llm %s: %w", name, err)
+				return email.Answer{}, fmt.Errorf("llm %s: %w", name, err)
 			}
 			reason = "model call failed: " + err.Error()
 			break
@@ -183,7 +184,7 @@ func (e *Engine) Answer(ctx context.Context, req agents.Request) (agents.Answer,
 		if problem == nil {
 			a.Calls = calls
 			if try > 0 {
-				a.Notes = append(a.Notes, agents.Note{Code: "llm_repaired", Message: name + ": the first answer broke the output rules and was repaired"})
+				a.Notes = append(a.Notes, email.Note{Code: "llm_repaired", Message: name + ": the first answer broke the output rules and was repaired"})
 			}
 			if n, ok := injectionNote(name, findings, out.InjectionDetected); ok {
 				a.Notes = append(a.Notes, n)
@@ -203,19 +204,19 @@ func (e *Engine) Answer(ctx context.Context, req agents.Request) (agents.Answer,
 }
 
 // interpret decodes, validates and grounds one reply.
-func (e *Engine) interpret(req agents.Request, p *agentPrompt, res result) (agents.Answer, output, error) {
+func (e *Engine) interpret(req agents.Request, p *agentPrompt, res result) (email.Answer, output, error) {
 	if res.finish == "length" {
-		return agents.Answer{}, output{}, fmt.Errorf("%w: the answer was cut off (finish_reason length); keep reasoning short and send the complete JSON object", errSchema)
+		return email.Answer{}, output{}, fmt.Errorf("%w: the answer was cut off (finish_reason length); keep reasoning short and send the complete JSON object", errSchema)
 	}
 	out, err := decodeOutput(p.spec, res.content)
 	if err != nil {
-		return agents.Answer{}, out, err
+		return email.Answer{}, out, err
 	}
 	values := make(map[string]string, len(out.Values))
 	for k, v := range out.Values {
 		values[k] = strings.TrimSpace(v)
 	}
-	a := agents.Answer{
+	a := email.Answer{
 		Agent:         p.spec.Name,
 		Values:        values,
 		Confidence:    out.Confidence,
@@ -247,13 +248,13 @@ func repairMessage(problem error) string {
 }
 
 // fallBack answers with the fallback engine and records why.
-func (e *Engine) fallBack(ctx context.Context, req agents.Request, calls []agents.Call, findings []finding, reason string) (agents.Answer, error) {
+func (e *Engine) fallBack(ctx context.Context, req agents.Request, calls []email.Call, findings []finding, reason string) (email.Answer, error) {
 	e.addStat(func(s *Stats) { s.Fallbacks++ })
 	a, err := e.fallback.Answer(ctx, req)
 	if err != nil {
-		return agents.Answer{}, fmt.Errorf("llm %s: fallback engine %s after %s: %w", req.Spec.Name, e.fallback.Name(), reason, err)
+		return email.Answer{}, fmt.Errorf("llm %s: fallback engine %s after %s: %w", req.Spec.Name, e.fallback.Name(), reason, err)
 	}
-	a.Notes = append(a.Notes, agents.Note{Code: "llm_fallback", Message: fmt.Sprintf("%s: %s; answered by the %s engine", req.Spec.Name, reason, e.fallback.Name())})
+	a.Notes = append(a.Notes, email.Note{Code: "llm_fallback", Message: fmt.Sprintf("%s: %s; answered by the %s engine", req.Spec.Name, reason, e.fallback.Name())})
 	if n, ok := injectionNote(req.Spec.Name, findings, false); ok {
 		a.Notes = append(a.Notes, n)
 	}

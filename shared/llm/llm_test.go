@@ -12,11 +12,12 @@ import (
 	"time"
 
 	"github.com/kaleads/kaleads/shared/agents"
+	"github.com/kaleads/kaleads/shared/email"
 	"github.com/kaleads/kaleads/shared/llmsim"
 	"github.com/kaleads/kaleads/shared/scrape"
 )
 
-func noteCodes(a agents.Answer) []string {
+func noteCodes(a email.Answer) []string {
 	var c []string
 	for _, n := range a.Notes {
 		c = append(c, n.Code)
@@ -24,13 +25,13 @@ func noteCodes(a agents.Answer) []string {
 	return c
 }
 
-func hasNote(a agents.Answer, code string) (agents.Note, bool) {
+func hasNote(a email.Answer, code string) (email.Note, bool) {
 	for _, n := range a.Notes {
 		if n.Code == code {
 			return n, true
 		}
 	}
-	return agents.Note{}, false
+	return email.Note{}, false
 }
 
 func TestAnswerEveryAgentFromSimulator(t *testing.T) {
@@ -52,7 +53,7 @@ func TestAnswerEveryAgentFromSimulator(t *testing.T) {
 			if a.Version != e.Version(spec.Name) || !versionRe.MatchString(a.Version) {
 				t.Errorf("version = %q, engine says %q", a.Version, e.Version(spec.Name))
 			}
-			if a.FallbackLevel != agents.LevelSite || len(a.Evidence) == 0 || len(a.Ungrounded) > 0 {
+			if a.FallbackLevel != email.LevelSite || len(a.Evidence) == 0 || len(a.Ungrounded) > 0 {
 				t.Errorf("want a grounded level-1 answer, got level %d evidence %v ungrounded %v", a.FallbackLevel, a.Evidence, a.Ungrounded)
 			}
 			if len(a.Calls) != 1 {
@@ -100,7 +101,7 @@ func TestUngroundedQuoteIsDowngraded(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if a.Engine != "llm" || a.FallbackLevel != agents.LevelInferred || a.Confidence > 3 {
+	if a.Engine != "llm" || a.FallbackLevel != email.LevelInferred || a.Confidence > 3 {
 		t.Fatalf("want a downgraded llm answer, got engine %s level %d confidence %d", a.Engine, a.FallbackLevel, a.Confidence)
 	}
 	if len(a.Ungrounded) != 1 || !strings.Contains(a.Ungrounded[0], "leader mondial") {
@@ -401,7 +402,7 @@ func TestCancelledDuringBackoff(t *testing.T) {
 func TestAccountingAndCachedTokens(t *testing.T) {
 	e, sim := startSim(t, llmsim.Options{Seed: 2}, nil)
 	site2 := &scrape.Site{Host: "autre.fr", Pages: []scrape.Page{{URL: "https://autre.fr/", Kind: "home", Text: "Autre fabrique des meubles de bureau sur mesure pour les entreprises de la région lyonnaise depuis vingt ans."}}}
-	var calls []agents.Call
+	var calls []email.Call
 	for _, site := range []*scrape.Site{testSite(), site2} {
 		a, err := e.Answer(context.Background(), testRequest(t, agents.Signal, site))
 		if err != nil || a.Engine != "llm" {

@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/kaleads/kaleads/shared/agents"
+	"github.com/kaleads/kaleads/shared/email"
 	"github.com/kaleads/kaleads/shared/scrape"
 )
 
@@ -47,7 +48,7 @@ func TestPromptFiles(t *testing.T) {
 	for _, line := range strings.Split(sig, "\n") {
 		if _, ex, ok := strings.Cut(line, "specific_target_"); ok && strings.Contains(ex, "« ") {
 			v := strings.TrimSuffix(strings.SplitN(ex, "« ", 2)[1], " »")
-			a := agents.Answer{Values: map[string]string{"specific_target_1": v, "specific_target_2": v}, Confidence: 3, FallbackLevel: 2, Reasoning: "r"}
+			a := email.Answer{Values: map[string]string{"specific_target_1": v, "specific_target_2": v}, Confidence: 3, FallbackLevel: 2, Reasoning: "r"}
 			if err := agents.Validate(agents.Signal, a, "fr"); err != nil {
 				t.Errorf("methodology example %q breaks the rules: %v", v, err)
 			}

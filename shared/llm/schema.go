@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/kaleads/kaleads/shared/agents"
+	"github.com/kaleads/kaleads/shared/email"
 )
 
 // Schema is a JSON Schema node in the subset OpenAI's strict structured
@@ -129,7 +130,7 @@ func SchemaFor(spec agents.Spec) *Schema {
 type output struct {
 	InjectionDetected bool              `json:"injection_detected"`
 	Reasoning         string            `json:"reasoning"`
-	Evidence          []agents.Evidence `json:"evidence"`
+	Evidence          []email.Evidence  `json:"evidence"`
 	Values            map[string]string `json:"values"`
 	FallbackLevel     int               `json:"fallback_level"`
 	Confidence        int               `json:"confidence"`

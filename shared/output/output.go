@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/kaleads/kaleads/shared/contacts"
+	"github.com/kaleads/kaleads/shared/email"
 	"github.com/kaleads/kaleads/shared/pipeline"
 )
 
@@ -57,7 +58,7 @@ type Writer struct {
 	emailCSV *csv.Writer
 	errs     *os.File
 	errCSV   *csv.Writer
-	report   []pipeline.Result
+	report   []email.Result
 	failed   int
 }
 
@@ -114,14 +115,14 @@ func (w *Writer) RowErrors(errs []contacts.RowError) error {
 }
 
 // Write appends one contact's result.
-func (w *Writer) Write(r pipeline.Result) error {
+func (w *Writer) Write(r email.Result) error {
 	b, err := json.Marshal(r)
 	if err != nil {
 		return fmt.Errorf("output: encode result for line %d: %w", r.Contact.Line, err)
 	}
 	w.jsonlBuf.Write(b)
 	w.jsonlBuf.WriteByte('\n')
-	if r.Status == pipeline.StatusGenerated {
+	if r.Status == email.StatusGenerated {
 		c := r.Contact
 		if err := w.emailCSV.Write(SafeRow([]string{c.Email, c.FirstName, c.LastName, c.CompanyName, r.Subject, r.Body})); err != nil {
 			return fmt.Errorf("output: %s: %w", FileEmailsCSV, err)
@@ -159,7 +160,7 @@ func (w *Writer) Close(s pipeline.Summary, info ReportInfo) error {
 		err = reportTmpl.Execute(bw, struct {
 			Info    ReportInfo
 			Summary pipeline.Summary
-			Results []pipeline.Result
+			Results []email.Result
 		}{info, s, w.report})
 		errs = append(errs, err, bw.Flush(), f.Close())
 	} else {

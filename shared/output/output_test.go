@@ -10,8 +10,8 @@ import (
 	"time"
 
 	"github.com/kaleads/kaleads/shared/contacts"
+	"github.com/kaleads/kaleads/shared/email"
 	"github.com/kaleads/kaleads/shared/pipeline"
-	"github.com/kaleads/kaleads/shared/quality"
 )
 
 func TestSafeCell(t *testing.T) {
@@ -56,14 +56,14 @@ func TestWriter(t *testing.T) {
 	if err := w.RowErrors([]contacts.RowError{{Line: 4, Reason: "invalid email \"jean@@x.fr\"", Fields: map[string]string{"email": "jean@@x.fr", "company_name": "X"}, Raw: []string{"Jean", "jean@@x.fr"}}}); err != nil {
 		t.Fatal(err)
 	}
-	good := pipeline.Result{Contact: contacts.Contact{Line: 2, Email: "lea@acme.fr", FirstName: "Léa", LastName: "=HYPERLINK(\"http://evil\")", CompanyName: "Acme"},
-		Subject: "Acme", Body: "Bonjour Léa,\n\nligne 2", Status: pipeline.StatusGenerated,
-		Quality:   quality.Report{Score: 90, Flags: []quality.Flag{{Code: "jargon", Points: 10, Message: "Uses jargon: innovant."}}},
-		Variables: map[string]pipeline.Variable{"target_persona": {Value: "DAF", Agent: "persona", FallbackLevel: 1, Confidence: 5}}}
+	good := email.Result{Contact: contacts.Contact{Line: 2, Email: "lea@acme.fr", FirstName: "Léa", LastName: "=HYPERLINK(\"http://evil\")", CompanyName: "Acme"},
+		Subject: "Acme", Body: "Bonjour Léa,\n\nligne 2", Status: email.StatusGenerated,
+		Quality:   email.Report{Score: 90, Flags: []email.Flag{{Code: "jargon", Points: 10, Message: "Uses jargon: innovant."}}},
+		Variables: map[string]email.Variable{"target_persona": {Value: "DAF", Agent: "persona", FallbackLevel: 1, Confidence: 5}}}
 	bad := good
-	bad.Contact.Line, bad.Contact.Email, bad.Quality = 3, "paul@acme.fr", quality.Report{Score: 40, Flags: []quality.Flag{{Code: "unfilled_variable", Points: 30, Message: "{{first_name}} is not filled.", Gate: true}}}
-	failed := pipeline.Result{Contact: contacts.Contact{Line: 5, Email: "z@z.fr", CompanyName: "Z"}, Status: pipeline.StatusFailed, Error: "context canceled"}
-	for _, r := range []pipeline.Result{good, bad, failed} {
+	bad.Contact.Line, bad.Contact.Email, bad.Quality = 3, "paul@acme.fr", email.Report{Score: 40, Flags: []email.Flag{{Code: "unfilled_variable", Points: 30, Message: "{{first_name}} is not filled.", Gate: true}}}
+	failed := email.Result{Contact: contacts.Contact{Line: 5, Email: "z@z.fr", CompanyName: "Z"}, Status: email.StatusFailed, Error: "context canceled"}
+	for _, r := range []email.Result{good, bad, failed} {
 		if err := w.Write(r); err != nil {
 			t.Fatal(err)
 		}

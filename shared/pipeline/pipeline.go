@@ -20,6 +20,7 @@ import (
 	"github.com/kaleads/kaleads/shared/agents"
 	"github.com/kaleads/kaleads/shared/clientctx"
 	"github.com/kaleads/kaleads/shared/contacts"
+	"github.com/kaleads/kaleads/shared/email"
 	"github.com/kaleads/kaleads/shared/quality"
 	"github.com/kaleads/kaleads/shared/scrape"
 	"github.com/kaleads/kaleads/shared/template"
@@ -33,8 +34,8 @@ type Scraper interface {
 // Cache stores agent answers per company across contacts (and, with the
 // database cache, across runs).
 type Cache interface {
-	Get(ctx context.Context, key string) (agents.Answer, bool, error)
-	Put(ctx context.Context, key string, a agents.Answer) error
+	Get(ctx context.Context, key string) (email.Answer, bool, error)
+	Put(ctx context.Context, key string, a email.Answer) error
 }
 
 // Config assembles a pipeline.
@@ -60,7 +61,7 @@ type Pipeline struct {
 
 type flight struct {
 	done chan struct{}
-	ans  agents.Answer
+	ans  email.Answer
 	err  error
 }
 
@@ -94,13 +95,13 @@ func (p *Pipeline) CacheStats() (hits, misses int64) { return p.hits.Load(), p.m
 // nothing found) still give an email at higher fallback levels; the error
 // is non-nil only when the run must stop (ctx done, or the engine failed in
 // a way that will fail every contact, such as an exhausted API quota).
-func (p *Pipeline) Process(ctx context.Context, c contacts.Contact) (Result, error) {
+func (p *Pipeline) Process(ctx context.Context, c contacts.Contact) (email.Result, error) {
 	start := time.Now()
-	r := Result{
+	r := email.Result{
 		Contact:   c,
-		Variables: map[string]Variable{},
-		Answers:   map[string]agents.Answer{},
-		Provenance: Provenance{
+		Variables: map[string]email.Variable{},
+		Answers:   map[string]email.Answer{},
+		Provenance: email.Provenance{
 			TemplateVersion: p.cfg.Template.Version,
 			ContextHash:     p.cfg.Context.Hash(),
 			Engine:          p.cfg.Engine.Name(),
@@ -132,7 +133,7 @@ func (p *Pipeline) Process(ctx context.Context, c contacts.Contact) (Result, err
 	values := map[string]string{}
 	company := companyKey(c)
 	for _, stage := range p.plan.Stages {
-		answers := make([]agents.Answer, len(stage))
+		answers := make([]email.Answer, len(stage))
 		cached := make([]bool, len(stage))
 		errs := make([]error, len(stage))
 		var wg sync.WaitGroup
@@ -159,13 +160,13 @@ func (p *Pipeline) Process(ctx context.Context, c contacts.Contact) (Result, err
 			r.Provenance.AgentVersions[spec.Name] = a.Version
 			if !cached[i] {
 				for _, call := range a.Calls {
-					r.Usage.add(call)
-					r.Calls = append(r.Calls, AgentCall{Agent: spec.Name, Call: call})
+					r.Usage.AddCall(call)
+					r.Calls = append(r.Calls, email.AgentCall{Agent: spec.Name, Call: call})
 				}
 			}
 			for _, v := range spec.Produces() {
 				values[v] = a.Values[v]
-				r.Variables[v] = Variable{Value: a.Values[v], Agent: spec.Name, Confidence: a.Confidence, FallbackLevel: a.FallbackLevel,
+				r.Variables[v] = email.Variable{Value: a.Values[v], Agent: spec.Name, Confidence: a.Confidence, FallbackLevel: a.FallbackLevel,
 					Reasoning: a.Reasoning, Evidence: a.Evidence, Cached: cached[i]}
 			}
 		}
@@ -175,25 +176,25 @@ func (p *Pipeline) Process(ctx context.Context, c contacts.Contact) (Result, err
 	for _, col := range p.plan.Columns {
 		if v := strings.TrimSpace(c.Get(col)); v != "" {
 			values[col] = v
-			r.Variables[col] = Variable{Value: v}
+			r.Variables[col] = email.Variable{Value: v}
 		} else {
-			r.Variables[col] = Variable{}
+			r.Variables[col] = email.Variable{}
 		}
 	}
 	r.Subject, r.Body = p.cfg.Template.Render(values)
 	r.Quality = quality.Score(p.qualityInput(r))
-	r.Status = StatusGenerated
+	r.Status = email.StatusGenerated
 	r.Timings.TotalMS = time.Since(start).Milliseconds()
 	return r, nil
 }
 
-func (p *Pipeline) fail(r Result, start time.Time, err error) Result {
-	r.Status, r.Error = StatusFailed, err.Error()
+func (p *Pipeline) fail(r email.Result, start time.Time, err error) email.Result {
+	r.Status, r.Error = email.StatusFailed, err.Error()
 	r.Timings.TotalMS = time.Since(start).Milliseconds()
 	return r
 }
 
-func (p *Pipeline) qualityInput(r Result) quality.Input {
+func (p *Pipeline) qualityInput(r email.Result) quality.Input {
 	in := quality.Input{
 		Subject: r.Subject, Body: r.Body, Language: p.cfg.Template.Language,
 		MinWords: p.cfg.Template.MinWords, MaxWords: p.cfg.Template.MaxWords,
@@ -218,7 +219,7 @@ func (p *Pipeline) qualityInput(r Result) quality.Input {
 		for _, n := range r.Answers[name].Notes {
 			if (n.Points > 0 || n.Gate) && !seen[n.Code] {
 				seen[n.Code] = true
-				in.Extra = append(in.Extra, quality.Flag{Code: n.Code, Points: n.Points, Message: n.Message, Gate: n.Gate})
+				in.Extra = append(in.Extra, email.Flag{Code: n.Code, Points: n.Points, Message: n.Message, Gate: n.Gate})
 			}
 		}
 	}
@@ -227,17 +228,17 @@ func (p *Pipeline) qualityInput(r Result) quality.Input {
 
 // answer returns the agent's answer for a company, from the cache or from
 // the engine; concurrent requests for the same key wait for one engine call.
-func (p *Pipeline) answer(ctx context.Context, key string, req agents.Request) (agents.Answer, bool, error) {
+func (p *Pipeline) answer(ctx context.Context, key string, req agents.Request) (email.Answer, bool, error) {
 	p.mu.Lock()
 	if f, ok := p.inflight[key]; ok {
 		p.mu.Unlock()
 		select {
 		case <-f.done:
 		case <-ctx.Done():
-			return agents.Answer{}, false, ctx.Err()
+			return email.Answer{}, false, ctx.Err()
 		}
 		if f.err != nil {
-			return agents.Answer{}, false, f.err
+			return email.Answer{}, false, f.err
 		}
 		p.hits.Add(1)
 		return f.ans, true, nil
@@ -261,7 +262,7 @@ func (p *Pipeline) answer(ctx context.Context, key string, req agents.Request) (
 	a, err := p.cfg.Engine.Answer(ctx, req)
 	if err != nil {
 		f.err = fmt.Errorf("agent %s for %s: %w", req.Spec.Name, req.Contact.CompanyName, err)
-		return agents.Answer{}, false, f.err
+		return email.Answer{}, false, f.err
 	}
 	f.ans = a
 	if a.Engine != p.cfg.Engine.Name() {
@@ -271,7 +272,7 @@ func (p *Pipeline) answer(ctx context.Context, key string, req agents.Request) (
 	}
 	if err := p.cfg.Cache.Put(ctx, key, a); err != nil && ctx.Err() == nil {
 		// A cache write failure costs a future engine call, not this email.
-		a.Notes = append(a.Notes, agents.Note{Code: "cache_write", Message: "the answer could not be cached: " + err.Error()})
+		a.Notes = append(a.Notes, email.Note{Code: "cache_write", Message: "the answer could not be cached: " + err.Error()})
 		f.ans = a
 	}
 	return a, false, nil
@@ -306,25 +307,17 @@ func companyKey(c contacts.Contact) string {
 	return "name:" + b.String()
 }
 
-func (u *Usage) add(c agents.Call) {
-	u.Calls++
-	u.PromptTokens += c.PromptTokens
-	u.CompletionTokens += c.CompletionTokens
-	u.CachedTokens += c.CachedTokens
-	u.CostUSD += c.CostUSD
-}
-
 // MemoryCache is an in-process Cache.
 type MemoryCache struct {
 	mu sync.RWMutex
-	m  map[string]agents.Answer
+	m  map[string]email.Answer
 }
 
 // NewMemoryCache returns an empty in-process cache.
-func NewMemoryCache() *MemoryCache { return &MemoryCache{m: map[string]agents.Answer{}} }
+func NewMemoryCache() *MemoryCache { return &MemoryCache{m: map[string]email.Answer{}} }
 
 // Get implements Cache.
-func (m *MemoryCache) Get(_ context.Context, key string) (agents.Answer, bool, error) {
+func (m *MemoryCache) Get(_ context.Context, key string) (email.Answer, bool, error) {
 	m.mu.RLock()
 	defer m.mu.RUnlock()
 	a, ok := m.m[key]
@@ -332,7 +325,7 @@ func (m *MemoryCache) Get(_ context.Context, key string) (agents.Answer, bool, e
 }
 
 // Put implements Cache.
-func (m *MemoryCache) Put(_ context.Context, key string, a agents.Answer) error {
+func (m *MemoryCache) Put(_ context.Context, key string, a email.Answer) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	m.m[key] = a

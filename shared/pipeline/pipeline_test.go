@@ -13,6 +13,7 @@ import (
 	"github.com/kaleads/kaleads/shared/agents"
 	"github.com/kaleads/kaleads/shared/clientctx"
 	"github.com/kaleads/kaleads/shared/contacts"
+	"github.com/kaleads/kaleads/shared/email"
 	"github.com/kaleads/kaleads/shared/scrape"
 	"github.com/kaleads/kaleads/shared/template"
 )
@@ -32,7 +33,7 @@ type fakeEngine struct {
 
 func (f *fakeEngine) Name() string          { return "fake" }
 func (f *fakeEngine) Version(string) string { return "fake/v1" }
-func (f *fakeEngine) Answer(ctx context.Context, req agents.Request) (agents.Answer, error) {
+func (f *fakeEngine) Answer(ctx context.Context, req agents.Request) (email.Answer, error) {
 	n := f.running.Add(1)
 	defer f.running.Add(-1)
 	for {
@@ -50,19 +51,19 @@ func (f *fakeEngine) Answer(ctx context.Context, req agents.Request) (agents.Ans
 	f.inputs[req.Spec.Name] = req.Inputs
 	f.mu.Unlock()
 	if f.fail != nil {
-		return agents.Answer{}, f.fail
+		return email.Answer{}, f.fail
 	}
 	select {
 	case <-time.After(f.delay):
 	case <-ctx.Done():
-		return agents.Answer{}, ctx.Err()
+		return email.Answer{}, ctx.Err()
 	}
 	vals := map[string]string{}
 	for _, v := range req.Spec.Produces() {
 		vals[v] = v + " of " + req.Contact.CompanyName
 	}
-	return agents.Answer{Agent: req.Spec.Name, Values: vals, Confidence: 4, FallbackLevel: 1, Reasoning: "fake",
-		Version: "fake/v1", Calls: []agents.Call{{Model: "m", PromptTokens: 100, CompletionTokens: 10, CostUSD: 0.001}}}, nil
+	return email.Answer{Agent: req.Spec.Name, Values: vals, Confidence: 4, FallbackLevel: 1, Reasoning: "fake",
+		Version: "fake/v1", Calls: []email.Call{{Model: "m", PromptTokens: 100, CompletionTokens: 10, CostUSD: 0.001}}}, nil
 }
 
 type fakeScraper struct {
@@ -137,7 +138,7 @@ func TestProcessRunsTheDAGInOrder(t *testing.T) {
 	if len(r.Calls) != 6 || r.Calls[0].Model != "m" || r.Calls[0].Agent == "" {
 		t.Errorf("call trace %+v", r.Calls)
 	}
-	if r.Subject != "Acme" || r.Status != StatusGenerated || r.Usage.Calls != 6 {
+	if r.Subject != "Acme" || r.Status != email.StatusGenerated || r.Usage.Calls != 6 {
 		t.Errorf("subject %q status %s calls %d", r.Subject, r.Status, r.Usage.Calls)
 	}
 	if v := r.Variables["signal_1"]; v.Value != "" {
@@ -153,8 +154,8 @@ func TestCacheReusesCompanyAnswers(t *testing.T) {
 	s := &fakeScraper{}
 	p := newTestPipeline(t, allVarsTemplate, e, s)
 	cs := []contacts.Contact{contact(2, "Léa", "Acme"), contact(3, "Paul", "Acme"), contact(4, "Zoé", "Beta"), contact(5, "Jean", "Acme")}
-	var got []Result
-	sum, err := p.Run(context.Background(), cs, RunOptions{Concurrency: 4}, func(r Result) error { got = append(got, r); return nil })
+	var got []email.Result
+	sum, err := p.Run(context.Background(), cs, RunOptions{Concurrency: 4}, func(r email.Result) error { got = append(got, r); return nil })
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -192,7 +193,7 @@ func TestUnknownVariableFailsBeforeAnyContact(t *testing.T) {
 func TestSiteFailureStillMakesAnEmail(t *testing.T) {
 	p := newTestPipeline(t, allVarsTemplate, &fakeEngine{}, &fakeScraper{err: errors.New("connection refused")})
 	r, err := p.Process(context.Background(), contact(2, "Léa", "Acme"))
-	if err != nil || r.Status != StatusGenerated || r.SiteError != "connection refused" {
+	if err != nil || r.Status != email.StatusGenerated || r.SiteError != "connection refused" {
 		t.Fatalf("status %s site error %q err %v", r.Status, r.SiteError, err)
 	}
 }
@@ -228,7 +229,7 @@ func TestFatalErrorStopsRunKeepingFinished(t *testing.T) {
 		cs = append(cs, contact(i+2, "A", fmt.Sprintf("Co%d", i)))
 	}
 	seen := map[int]bool{}
-	sum, err := p.Run(context.Background(), cs, RunOptions{Concurrency: 2}, func(r Result) error {
+	sum, err := p.Run(context.Background(), cs, RunOptions{Concurrency: 2}, func(r email.Result) error {
 		if seen[r.Contact.Line] {
 			t.Errorf("line %d emitted twice", r.Contact.Line)
 		}
@@ -251,9 +252,9 @@ type switchEngine struct {
 
 func (s *switchEngine) Name() string          { return "switch" }
 func (s *switchEngine) Version(string) string { return "v" }
-func (s *switchEngine) Answer(ctx context.Context, req agents.Request) (agents.Answer, error) {
+func (s *switchEngine) Answer(ctx context.Context, req agents.Request) (email.Answer, error) {
 	if s.n.Add(1) > s.after {
-		return agents.Answer{}, s.err
+		return email.Answer{}, s.err
 	}
 	return (&fakeEngine{}).Answer(ctx, req)
 }
@@ -267,12 +268,12 @@ func TestCancelKeepsFinishedResults(t *testing.T) {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	emitted := 0
-	sum, err := p.Run(ctx, cs, RunOptions{Concurrency: 4}, func(r Result) error {
+	sum, err := p.Run(ctx, cs, RunOptions{Concurrency: 4}, func(r email.Result) error {
 		emitted++
 		if emitted == 5 {
 			cancel()
 		}
-		if r.Status != StatusGenerated {
+		if r.Status != email.StatusGenerated {
 			t.Errorf("a cancelled contact was emitted: %+v", r.Error)
 		}
 		return nil

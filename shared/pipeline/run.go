@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/kaleads/kaleads/shared/contacts"
+	"github.com/kaleads/kaleads/shared/email"
 )
 
 // RunOptions tunes a campaign run.
@@ -24,7 +25,7 @@ type Summary struct {
 	AvgQuality   float64       `json:"avg_quality"`
 	CacheHits    int64         `json:"cache_hits"`
 	CacheMisses  int64         `json:"cache_misses"`
-	Usage        Usage         `json:"usage"`
+	Usage        email.Usage   `json:"usage"`
 	Wall         time.Duration `json:"wall_ns"`
 	P50, P95     time.Duration `json:"-"`
 	StoppedEarly string        `json:"stopped_early,omitempty"` // why the run stopped before the end
@@ -50,7 +51,7 @@ func (s Summary) CacheHitRate() float64 {
 // input order, from one goroutine. When ctx is cancelled or a fatal error
 // stops the run, the results already made are still emitted (so finished
 // emails are written), and the returned error says why it stopped.
-func (p *Pipeline) Run(ctx context.Context, cs []contacts.Contact, opts RunOptions, emit func(Result) error) (Summary, error) {
+func (p *Pipeline) Run(ctx context.Context, cs []contacts.Contact, opts RunOptions, emit func(email.Result) error) (Summary, error) {
 	start := time.Now()
 	if opts.Concurrency <= 0 {
 		opts.Concurrency = 8
@@ -61,7 +62,7 @@ func (p *Pipeline) Run(ctx context.Context, cs []contacts.Contact, opts RunOptio
 
 	type item struct {
 		i int
-		r Result
+		r email.Result
 	}
 	jobs := make(chan int)
 	out := make(chan item, opts.Concurrency)
@@ -96,9 +97,9 @@ func (p *Pipeline) Run(ctx context.Context, cs []contacts.Contact, opts RunOptio
 	var durations []time.Duration
 	var emitErr error
 	qualitySum := 0
-	pending := map[int]Result{}
+	pending := map[int]email.Result{}
 	next := 0
-	send := func(r Result) {
+	send := func(r email.Result) {
 		if emitErr == nil {
 			if err := emit(r); err != nil {
 				emitErr = err
@@ -106,17 +107,13 @@ func (p *Pipeline) Run(ctx context.Context, cs []contacts.Contact, opts RunOptio
 			}
 		}
 		s.Contacts++
-		if r.Status == StatusGenerated {
+		if r.Status == email.StatusGenerated {
 			s.Generated++
 			qualitySum += r.Quality.Score
 		} else {
 			s.Failed++
 		}
-		s.Usage.Calls += r.Usage.Calls
-		s.Usage.PromptTokens += r.Usage.PromptTokens
-		s.Usage.CompletionTokens += r.Usage.CompletionTokens
-		s.Usage.CachedTokens += r.Usage.CachedTokens
-		s.Usage.CostUSD += r.Usage.CostUSD
+		s.Usage.Add(r.Usage)
 		durations = append(durations, time.Duration(r.Timings.TotalMS)*time.Millisecond)
 		if opts.Progress != nil {
 			opts.Progress(s.Contacts, len(cs))

@@ -17,6 +17,7 @@ import (
 	"unicode"
 	"unicode/utf8"
 
+	"github.com/kaleads/kaleads/shared/email"
 	"github.com/kaleads/kaleads/shared/lexicon"
 )
 
@@ -26,7 +27,7 @@ const (
 	DefaultMaxWords = 250
 )
 
-// Flag codes.
+// email.Flag codes.
 const (
 	CodeWordCount          = "word_count"
 	CodeUnfilledVariable   = "unfilled_variable"
@@ -67,41 +68,19 @@ type Input struct {
 	Language           string // "fr" | "en"; "" = detected from the text
 	MinWords, MaxWords int    // body word range; 0 = DefaultMinWords / DefaultMaxWords
 	Variables          []Variable
-	Extra              []Flag // flags raised upstream (prompt injection on the site, LLM fallback, ...): included and deducted
-}
-
-// Flag is one deduction and its reason.
-type Flag struct {
-	Code    string `json:"code"`
-	Points  int    `json:"points"`         // points deducted (positive number)
-	Message string `json:"message"`        // one sentence a reviewer understands, naming the variable/word concerned
-	Gate    bool   `json:"gate,omitempty"` // hard gate: never auto-approve when set (unfilled variable, ungrounded claim, ...)
-}
-
-// Report is the outcome of Score.
-type Report struct {
-	Score int    `json:"score"` // 0-100, clamped
-	Flags []Flag `json:"flags"` // ordered by points desc, then code
+	Extra              []email.Flag // flags raised upstream (prompt injection on the site, LLM fallback, ...): included and deducted
 }
 
 // AutoApprovable reports whether a report may be auto-approved at
 // threshold: score ≥ threshold and no gate flag.
-func AutoApprovable(r Report, threshold int) bool {
-	if r.Score < threshold {
-		return false
-	}
-	for _, f := range r.Flags {
-		if f.Gate {
-			return false
-		}
-	}
-	return true
+func AutoApprovable(r email.Report, threshold int) bool {
+	return r.Score >= threshold && !r.Gated()
 }
 
 // Score checks an email and returns its score and flags. Extra flags are
 // included as given, except that negative points count as 0. Flags is
 // never nil.
-func Score(in Input) Report {
+func Score(in Input) email.Report {
 	lang := in.Language
 	if lang == "" {
 		lang = lexicon.Detect(in.Subject + "\n" + in.Body)
@@ -110,7 +89,7 @@ func Score(in Input) Report {
 	// writer's words: they are masked before the word-list checks.
 	masked := maskContactValues(in.Subject+"\n"+in.Body, in.Variables)
 
-	var flags []Flag
+	var flags []email.Flag
 	flags = appendFlag(flags, checkWordCount(in))
 	flags = appendFlag(flags, checkUnfilled(in))
 	flags = append(flags, checkVariables(in.Variables)...)
@@ -127,7 +106,7 @@ func Score(in Input) Report {
 		flags = append(flags, f)
 	}
 	if flags == nil {
-		flags = []Flag{}
+		flags = []email.Flag{}
 	}
 	sort.SliceStable(flags, func(i, j int) bool {
 		a, b := flags[i], flags[j]
@@ -148,17 +127,17 @@ func Score(in Input) Report {
 		}
 		score -= f.Points
 	}
-	return Report{Score: score, Flags: flags}
+	return email.Report{Score: score, Flags: flags}
 }
 
-func appendFlag(flags []Flag, f *Flag) []Flag {
+func appendFlag(flags []email.Flag, f *email.Flag) []email.Flag {
 	if f == nil {
 		return flags
 	}
 	return append(flags, *f)
 }
 
-func checkWordCount(in Input) *Flag {
+func checkWordCount(in Input) *email.Flag {
 	lo, hi := in.MinWords, in.MaxWords
 	if lo <= 0 {
 		lo = DefaultMinWords
@@ -170,7 +149,7 @@ func checkWordCount(in Input) *Flag {
 	if n >= lo && n <= hi {
 		return nil
 	}
-	return &Flag{Code: CodeWordCount, Points: 20,
+	return &email.Flag{Code: CodeWordCount, Points: 20,
 		Message: fmt.Sprintf("Body has %d words; expected %d-%d.", n, lo, hi)}
 }
 
@@ -197,7 +176,7 @@ var emptyValues = map[string]bool{
 	"undefined": true, "nan": true,
 }
 
-func checkUnfilled(in Input) *Flag {
+func checkUnfilled(in Input) *email.Flag {
 	var issues []string
 	for _, part := range []struct{ name, text string }{{"subject", in.Subject}, {"body", in.Body}} {
 		var found []string
@@ -240,7 +219,7 @@ func checkUnfilled(in Input) *Flag {
 	if len(issues) == 0 {
 		return nil
 	}
-	return &Flag{Code: CodeUnfilledVariable, Points: 30, Gate: true,
+	return &email.Flag{Code: CodeUnfilledVariable, Points: 30, Gate: true,
 		Message: "Unfilled variables: " + joinLimited(issues, "; ", 5) + "."}
 }
 
@@ -268,19 +247,19 @@ func isPlaceholder(s string) bool {
 	return placeholderWords[strings.ToLower(first)]
 }
 
-func checkVariables(vars []Variable) []Flag {
-	var flags []Flag
+func checkVariables(vars []Variable) []email.Flag {
+	var flags []email.Flag
 	for _, v := range vars {
 		switch {
 		case v.FallbackLevel >= 4:
-			flags = append(flags, Flag{Code: CodeHighFallback, Points: 10,
+			flags = append(flags, email.Flag{Code: CodeHighFallback, Points: 10,
 				Message: fmt.Sprintf("Variable %s uses fallback level %d (generic default, nothing specific to this prospect).", v.Name, v.FallbackLevel)})
 		case v.FallbackLevel == 3:
-			flags = append(flags, Flag{Code: CodeHighFallback, Points: 10,
+			flags = append(flags, email.Flag{Code: CodeHighFallback, Points: 10,
 				Message: fmt.Sprintf("Variable %s uses fallback level 3 (taken from the client's context, not the prospect's site).", v.Name)})
 		}
 		if v.Confidence >= 1 && v.Confidence <= 2 {
-			flags = append(flags, Flag{Code: CodeLowConfidence, Points: 5,
+			flags = append(flags, email.Flag{Code: CodeLowConfidence, Points: 5,
 				Message: fmt.Sprintf("Variable %s has low confidence (%d/5).", v.Name, v.Confidence)})
 		}
 		if len(v.Ungrounded) > 0 {
@@ -288,39 +267,39 @@ func checkVariables(vars []Variable) []Flag {
 			if n := len(v.Ungrounded) - 1; n > 0 {
 				msg += fmt.Sprintf(" (+%d more)", n)
 			}
-			flags = append(flags, Flag{Code: CodeUngroundedEvidence, Points: 10, Gate: true, Message: msg + "."})
+			flags = append(flags, email.Flag{Code: CodeUngroundedEvidence, Points: 10, Gate: true, Message: msg + "."})
 		}
 	}
 	return flags
 }
 
-func checkTitleCase(lang, text string, vars []Variable) *Flag {
+func checkTitleCase(lang, text string, vars []Variable) *email.Flag {
 	roles := lexicon.TitleCasedRoles(lang, text)
 	if len(roles) == 0 {
 		return nil
 	}
-	return &Flag{Code: CodeTitleCaseRole, Points: 15,
+	return &email.Flag{Code: CodeTitleCaseRole, Points: 15,
 		Message: "Job titles capitalised mid-sentence (write them in lower case): " +
 			attribute(roles, vars, func(v string) []string {
 				return lexicon.TitleCasedRoles(lang, "x "+v) // as if mid-sentence
 			}) + "."}
 }
 
-func checkJargon(lang, text string, vars []Variable) *Flag {
+func checkJargon(lang, text string, vars []Variable) *email.Flag {
 	terms := lexicon.Jargon(lang, text)
 	if len(terms) == 0 {
 		return nil
 	}
-	return &Flag{Code: CodeJargon, Points: min(10*len(terms), 20),
+	return &email.Flag{Code: CodeJargon, Points: min(10*len(terms), 20),
 		Message: "Corporate jargon: " + attribute(terms, vars, func(v string) []string { return lexicon.Jargon(lang, v) }) + "."}
 }
 
-func checkSpam(lang, text string, vars []Variable) *Flag {
+func checkSpam(lang, text string, vars []Variable) *email.Flag {
 	terms := lexicon.Spam(lang, text)
 	if len(terms) == 0 {
 		return nil
 	}
-	return &Flag{Code: CodeSpamWords, Points: min(5*len(terms), 15),
+	return &email.Flag{Code: CodeSpamWords, Points: min(5*len(terms), 15),
 		Message: "Spam-trigger words: " + attribute(terms, vars, func(v string) []string { return lexicon.Spam(lang, v) }) + "."}
 }
 
@@ -393,22 +372,22 @@ func isWordRune(r rune) bool { return unicode.IsLetter(r) || unicode.IsDigit(r) 
 
 var fakeReply = regexp.MustCompile(`(?i)^\s*(re|fwd?|tr)\s*:`)
 
-func checkSubject(subject string) []Flag {
+func checkSubject(subject string) []email.Flag {
 	s := strings.TrimSpace(subject)
 	if s == "" {
-		return []Flag{{Code: CodeSubject, Points: 15, Message: "Subject is empty."}}
+		return []email.Flag{{Code: CodeSubject, Points: 15, Message: "Subject is empty."}}
 	}
-	var flags []Flag
+	var flags []email.Flag
 	chars, words := utf8.RuneCountInString(s), len(lexicon.Words(s))
 	if chars > maxSubjectChars || words > maxSubjectWords {
-		flags = append(flags, Flag{Code: CodeSubject, Points: 5,
+		flags = append(flags, email.Flag{Code: CodeSubject, Points: 5,
 			Message: fmt.Sprintf("Subject is %d characters and %d words; keep it to %d characters and %d words.", chars, words, maxSubjectChars, maxSubjectWords)})
 	}
 	if m := fakeReply.FindString(s); m != "" {
-		flags = append(flags, Flag{Code: CodeSubject, Points: 10,
+		flags = append(flags, email.Flag{Code: CodeSubject, Points: 10,
 			Message: fmt.Sprintf("Subject starts with %q, a fake reply or forward.", strings.TrimSpace(m))})
 	} else if allCaps(s) {
-		flags = append(flags, Flag{Code: CodeSubject, Points: 10, Message: "Subject is in ALL CAPS."})
+		flags = append(flags, email.Flag{Code: CodeSubject, Points: 10, Message: "Subject is in ALL CAPS."})
 	}
 	return flags
 }
@@ -435,16 +414,16 @@ var shorteners = map[string]bool{
 	"tiny.cc": true, "lnkd.in": true, "bl.ink": true, "t.ly": true, "rb.gy": true, "s.id": true,
 }
 
-func checkLinks(body string) []Flag {
+func checkLinks(body string) []email.Flag {
 	urls := urlPattern.FindAllString(body, -1)
-	var flags []Flag
+	var flags []email.Flag
 	if len(urls) > maxLinks {
-		flags = append(flags, Flag{Code: CodeLinks, Points: 5,
+		flags = append(flags, email.Flag{Code: CodeLinks, Points: 5,
 			Message: fmt.Sprintf("Body has %d links; keep at most %d.", len(urls), maxLinks)})
 	}
 	for _, u := range urls {
 		if h := host(u); shorteners[h] {
-			flags = append(flags, Flag{Code: CodeLinks, Points: 10,
+			flags = append(flags, email.Flag{Code: CodeLinks, Points: 10,
 				Message: fmt.Sprintf("Body uses a URL shortener (%s); link the full address.", h)})
 			break
 		}
@@ -464,13 +443,13 @@ func host(u string) string {
 }
 
 // checkQuestions counts the question marks of body, its URLs removed.
-func checkQuestions(body string) *Flag {
+func checkQuestions(body string) *email.Flag {
 	n := strings.Count(body, "?")
 	switch {
 	case n == 0:
-		return &Flag{Code: CodeCallToAction, Points: 5, Message: "Body asks no question; end with one interest question."}
+		return &email.Flag{Code: CodeCallToAction, Points: 5, Message: "Body asks no question; end with one interest question."}
 	case n > maxQuestions:
-		return &Flag{Code: CodeCallToAction, Points: 5,
+		return &email.Flag{Code: CodeCallToAction, Points: 5,
 			Message: fmt.Sprintf("Body has %d question marks; keep 1 to %d.", n, maxQuestions)}
 	}
 	return nil
@@ -478,7 +457,7 @@ func checkQuestions(body string) *Flag {
 
 // checkSentences measures the sentences of body, its URLs replaced by a
 // word.
-func checkSentences(body string) *Flag {
+func checkSentences(body string) *email.Flag {
 	count, longest, longestText := 0, 0, ""
 	for _, s := range sentences(body) {
 		n := len(lexicon.Words(s))
@@ -498,7 +477,7 @@ func checkSentences(body string) *Flag {
 	if count > 1 {
 		msg = fmt.Sprintf("%d sentences have more than %d words, the longest %d (%q).", count, maxSentenceWords, longest, start)
 	}
-	return &Flag{Code: CodeLongSentence, Points: 5, Message: msg}
+	return &email.Flag{Code: CodeLongSentence, Points: 5, Message: msg}
 }
 
 // sentences splits text after . ! ? … and at line breaks, except a line

@@ -9,6 +9,8 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+
+	"github.com/kaleads/kaleads/shared/email"
 )
 
 var update = flag.Bool("update", false, "rewrite golden files")
@@ -194,7 +196,7 @@ func TestRules(t *testing.T) {
 		{"hard-wrapped line continues the sentence", replaceBody(closing, "Je ne sais pas si c'est une priorité pour vous ce trimestre, ni si votre équipe a déjà regardé ce type d'outil,\nni même si le sujet relève de vous ou de quelqu'un d'autre dans l'organisation, mais je préfère poser la question."),
 			[]want{{CodeLongSentence, 5, false, []string{"42 words"}}}},
 		{"extra flags deducted as given", func(in *Input) {
-			in.Extra = []Flag{
+			in.Extra = []email.Flag{
 				{Code: "prompt_injection", Points: 25, Message: "The prospect's site contains instructions to the model.", Gate: true},
 				{Code: "negative", Points: -10, Message: "Negative points count as 0."},
 			}
@@ -285,7 +287,7 @@ func TestClamp(t *testing.T) {
 
 func TestHugeExtraPointsClampToZero(t *testing.T) {
 	in := cleanInput(t)
-	in.Extra = []Flag{{Code: "a", Points: math.MaxInt}, {Code: "b", Points: math.MaxInt}}
+	in.Extra = []email.Flag{{Code: "a", Points: math.MaxInt}, {Code: "b", Points: math.MaxInt}}
 	if r := Score(in); r.Score != 0 {
 		t.Errorf("score = %d, want 0", r.Score)
 	}
@@ -294,13 +296,13 @@ func TestHugeExtraPointsClampToZero(t *testing.T) {
 func TestAutoApprovable(t *testing.T) {
 	tests := []struct {
 		name string
-		r    Report
+		r    email.Report
 		want bool
 	}{
-		{"above threshold", Report{Score: 90, Flags: []Flag{{Code: CodeLinks, Points: 10}}}, true},
-		{"at threshold", Report{Score: 85}, true},
-		{"below threshold", Report{Score: 84}, false},
-		{"gate blocks a high score", Report{Score: 95, Flags: []Flag{{Code: CodeUngroundedEvidence, Points: 5, Gate: true}}}, false},
+		{"above threshold", email.Report{Score: 90, Flags: []email.Flag{{Code: CodeLinks, Points: 10}}}, true},
+		{"at threshold", email.Report{Score: 85}, true},
+		{"below threshold", email.Report{Score: 84}, false},
+		{"gate blocks a high score", email.Report{Score: 95, Flags: []email.Flag{{Code: CodeUngroundedEvidence, Points: 5, Gate: true}}}, false},
 	}
 	for _, tt := range tests {
 		if got := AutoApprovable(tt.r, 85); got != tt.want {
@@ -360,7 +362,7 @@ func FuzzScore(f *testing.F) {
 				{Name: "v", Value: value, Agent: "a", Confidence: conf, FallbackLevel: level, Ungrounded: []string{value}},
 				{Name: "company_name", Value: value},
 			},
-			Extra: []Flag{{Code: "extra", Points: conf % 200}},
+			Extra: []email.Flag{{Code: "extra", Points: conf % 200}},
 		})
 		if r.Score < 0 || r.Score > 100 {
 			t.Fatalf("score %d out of range", r.Score)

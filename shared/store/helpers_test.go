@@ -7,8 +7,8 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/kaleads/kaleads/shared/agents"
 	"github.com/kaleads/kaleads/shared/clientctx"
+	"github.com/kaleads/kaleads/shared/email"
 	"github.com/kaleads/kaleads/shared/pipeline"
 	"github.com/kaleads/kaleads/shared/quality"
 	"github.com/kaleads/kaleads/shared/store"
@@ -62,33 +62,33 @@ func upload(t testing.TB, s *store.Store, clientID, templateID, csv string) stor
 }
 
 // resultFor makes a generated result as the pipeline would for a contact.
-func resultFor(cc store.ClaimedContact) pipeline.Result {
-	persona := agents.Answer{
+func resultFor(cc store.ClaimedContact) email.Result {
+	persona := email.Answer{
 		Agent: "persona", Values: map[string]string{"target_persona": "directeurs commerciaux de PME", "product_category": "logiciel de téléphonie"},
 		Confidence: 4, FallbackLevel: 1, Reasoning: "page d'accueil", Engine: "llm", Version: "gpt-4o-mini/p1",
-		Evidence: []agents.Evidence{{URL: cc.Contact.Website, Quote: "téléphonie cloud"}},
-		Calls:    []agents.Call{{Model: "gpt-4o-mini", PromptTokens: 900, CompletionTokens: 60, CachedTokens: 512, CostUSD: 0.0002, LatencyMS: 800}},
+		Evidence: []email.Evidence{{URL: cc.Contact.Website, Quote: "téléphonie cloud"}},
+		Calls:    []email.Call{{Model: "gpt-4o-mini", PromptTokens: 900, CompletionTokens: 60, CachedTokens: 512, CostUSD: 0.0002, LatencyMS: 800}},
 	}
-	comp := agents.Answer{
+	comp := email.Answer{
 		Agent: "competitor", Values: map[string]string{"competitor_name": "Voxaly"},
 		Confidence: 2, FallbackLevel: 3, Engine: "offline", Version: "offline/1",
 	}
-	return pipeline.Result{
+	return email.Result{
 		Contact: cc.Contact,
 		Subject: "prospection chez " + cc.Contact.CompanyName,
 		Body:    "Bonjour " + cc.Contact.FirstName + ", ...",
-		Variables: map[string]pipeline.Variable{
+		Variables: map[string]email.Variable{
 			"first_name":       {Value: cc.Contact.FirstName},
 			"target_persona":   {Value: "directeurs commerciaux de PME", Agent: "persona", Confidence: 4, FallbackLevel: 1},
 			"product_category": {Value: "logiciel de téléphonie", Agent: "persona", Confidence: 4, FallbackLevel: 1},
 			"competitor_name":  {Value: "Voxaly", Agent: "competitor", Confidence: 2, FallbackLevel: 3, Cached: true},
 		},
-		Quality: quality.Report{Score: 78, Flags: []quality.Flag{{Code: quality.CodeHighFallback, Points: 10, Message: "competitor_name vient du contexte"}}},
-		Status:  pipeline.StatusGenerated,
-		Timings: pipeline.Timings{ScrapeMS: 300, AgentsMS: 900, TotalMS: 1234},
-		Usage:   pipeline.Usage{Calls: 1, PromptTokens: 900, CompletionTokens: 60, CachedTokens: 512, CostUSD: 0.0002},
-		Answers: map[string]agents.Answer{"persona": persona, "competitor": comp},
-		Provenance: pipeline.Provenance{TemplateVersion: "abc123", ContextHash: "ctx42", Engine: "llm",
+		Quality: email.Report{Score: 78, Flags: []email.Flag{{Code: quality.CodeHighFallback, Points: 10, Message: "competitor_name vient du contexte"}}},
+		Status:  email.StatusGenerated,
+		Timings: email.Timings{ScrapeMS: 300, AgentsMS: 900, TotalMS: 1234},
+		Usage:   email.Usage{Calls: 1, PromptTokens: 900, CompletionTokens: 60, CachedTokens: 512, CostUSD: 0.0002},
+		Answers: map[string]email.Answer{"persona": persona, "competitor": comp},
+		Provenance: email.Provenance{TemplateVersion: "abc123", ContextHash: "ctx42", Engine: "llm",
 			AgentVersions: map[string]string{"persona": "gpt-4o-mini/p1", "competitor": "offline/1"}},
 	}
 }

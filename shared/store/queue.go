@@ -10,10 +10,8 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
-	"github.com/kaleads/kaleads/shared/agents"
 	"github.com/kaleads/kaleads/shared/contacts"
-	"github.com/kaleads/kaleads/shared/pipeline"
-	"github.com/kaleads/kaleads/shared/quality"
+	"github.com/kaleads/kaleads/shared/email"
 )
 
 // Contact statuses (the contact_status enum).
@@ -151,7 +149,7 @@ type QualityMetrics struct {
 	OverallScore     int            `json:"overall_score"`
 	ConfidenceScores map[string]int `json:"confidence_scores"` // per agent-produced variable, 1-5
 	FallbackLevels   map[string]int `json:"fallback_levels"`   // per agent-produced variable, 1-4
-	Flags            []quality.Flag `json:"flags"`
+	Flags            []email.Flag   `json:"flags"`
 }
 
 // Complete stores a generated email for a claimed contact and marks the
@@ -162,17 +160,17 @@ type QualityMetrics struct {
 // row per contact, so completing a contact twice (two workers, a retried
 // message) keeps the first email and returns its id. res must be a
 // generated result; a failed one goes to Fail.
-func (s *Store) Complete(ctx context.Context, contactID string, res pipeline.Result) (emailID string, err error) {
+func (s *Store) Complete(ctx context.Context, contactID string, res email.Result) (emailID string, err error) {
 	op := "store: complete contact " + contactID
 	if err := checkID("contact id", contactID); err != nil {
 		return "", fmt.Errorf("store: complete: %w", err)
 	}
-	if res.Status == pipeline.StatusFailed {
+	if res.Status == email.StatusFailed {
 		return "", fmt.Errorf("%s: %w: the result failed (%s): record it with Fail", op, ErrInvalid, clip(res.Error, 200))
 	}
 	qm := QualityMetrics{OverallScore: res.Quality.Score, ConfidenceScores: map[string]int{}, FallbackLevels: map[string]int{}, Flags: res.Quality.Flags}
 	if qm.Flags == nil {
-		qm.Flags = []quality.Flag{}
+		qm.Flags = []email.Flag{}
 	}
 	for name, v := range res.Variables {
 		if v.Agent == "" {
@@ -244,7 +242,7 @@ func (s *Store) Complete(ctx context.Context, contactID string, res pipeline.Res
 }
 
 // insertRuns writes one agent_runs row per answer.
-func insertRuns(ctx context.Context, tx pgx.Tx, emailID, contactID string, res pipeline.Result) error {
+func insertRuns(ctx context.Context, tx pgx.Tx, emailID, contactID string, res email.Result) error {
 	names := make([]string, 0, len(res.Answers))
 	for n := range res.Answers {
 		names = append(names, n)
@@ -398,8 +396,8 @@ func (s *Store) Sweep(ctx context.Context, staleAfter time.Duration, maxAttempts
 }
 
 // CacheGet returns the client's cached agent answer for key.
-func (s *Store) CacheGet(ctx context.Context, clientID, key string) (agents.Answer, bool, error) {
-	var a agents.Answer
+func (s *Store) CacheGet(ctx context.Context, clientID, key string) (email.Answer, bool, error) {
+	var a email.Answer
 	if err := checkID("client id", clientID); err != nil {
 		return a, false, fmt.Errorf("store: cache: %w", err)
 	}
@@ -419,7 +417,7 @@ func (s *Store) CacheGet(ctx context.Context, clientID, key string) (agents.Answ
 }
 
 // CachePut stores (or replaces) the client's agent answer for key.
-func (s *Store) CachePut(ctx context.Context, clientID, key string, a agents.Answer) error {
+func (s *Store) CachePut(ctx context.Context, clientID, key string, a email.Answer) error {
 	if err := checkID("client id", clientID); err != nil {
 		return fmt.Errorf("store: cache: %w", err)
 	}
@@ -443,11 +441,11 @@ type AgentCache struct {
 func (s *Store) AgentCache(clientID string) *AgentCache { return &AgentCache{s: s, clientID: clientID} }
 
 // Get returns the cached answer for key.
-func (c *AgentCache) Get(ctx context.Context, key string) (agents.Answer, bool, error) {
+func (c *AgentCache) Get(ctx context.Context, key string) (email.Answer, bool, error) {
 	return c.s.CacheGet(ctx, c.clientID, key)
 }
 
 // Put stores the answer for key.
-func (c *AgentCache) Put(ctx context.Context, key string, a agents.Answer) error {
+func (c *AgentCache) Put(ctx context.Context, key string, a email.Answer) error {
 	return c.s.CachePut(ctx, c.clientID, key, a)
 }

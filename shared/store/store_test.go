@@ -14,10 +14,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/kaleads/kaleads/shared/agents"
 	"github.com/kaleads/kaleads/shared/clientctx"
 	"github.com/kaleads/kaleads/shared/contacts"
-	"github.com/kaleads/kaleads/shared/pipeline"
+	"github.com/kaleads/kaleads/shared/email"
 	"github.com/kaleads/kaleads/shared/store"
 	"github.com/kaleads/kaleads/shared/store/storetest"
 )
@@ -206,7 +205,7 @@ func TestClaimCompleteFlow(t *testing.T) {
 			}
 
 			// Cache and context source in this mode too.
-			a := agents.Answer{Agent: "persona", Values: map[string]string{"target_persona": "DAF"}, Reasoning: "nul \x00"}
+			a := email.Answer{Agent: "persona", Values: map[string]string{"target_persona": "DAF"}, Reasoning: "nul \x00"}
 			if err := s.AgentCache(c.ID).Put(ctx, "voxaly.example/persona/1", a); err != nil {
 				t.Fatal(err)
 			}
@@ -220,7 +219,7 @@ func TestClaimCompleteFlow(t *testing.T) {
 	}
 }
 
-func withReasoning(a agents.Answer, r string) agents.Answer {
+func withReasoning(a email.Answer, r string) email.Answer {
 	a.Reasoning = r
 	return a
 }
@@ -268,7 +267,7 @@ func TestCompleteTwiceYieldsOneEmail(t *testing.T) {
 		t.Errorf("fail after complete = %q %v, want completed", st, err)
 	}
 	// A failed result is not an email.
-	res.Status, res.Error = pipeline.StatusFailed, "quota"
+	res.Status, res.Error = email.StatusFailed, "quota"
 	if _, err := s.Complete(ctx, got[0].ID, res); !errors.Is(err, store.ErrInvalid) {
 		t.Errorf("complete with a failed result: %v, want ErrInvalid", err)
 	}
@@ -587,8 +586,8 @@ func TestCache(t *testing.T) {
 	s := storetest.Open(t)
 	a, _ := newClient(t, s, "A")
 	b, _ := newClient(t, s, "B")
-	ans := agents.Answer{Agent: "persona", Values: map[string]string{"target_persona": "DAF de PME"}, Confidence: 4, FallbackLevel: 1,
-		Evidence: []agents.Evidence{{URL: "https://x.example", Quote: "pour les DAF"}}}
+	ans := email.Answer{Agent: "persona", Values: map[string]string{"target_persona": "DAF de PME"}, Confidence: 4, FallbackLevel: 1,
+		Evidence: []email.Evidence{{URL: "https://x.example", Quote: "pour les DAF"}}}
 	if _, ok, err := s.CacheGet(ctx, a.ID, "k"); ok || err != nil {
 		t.Fatalf("empty cache: %v %v", ok, err)
 	}
