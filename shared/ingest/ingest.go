@@ -81,13 +81,13 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if !h.configured {
-		log.Error("webhook refused: the webhook secret is not configured")
+		log.ErrorContext(r.Context(), "webhook refused: the webhook secret is not configured")
 		reply(w, http.StatusInternalServerError, "error", "webhook secret not configured")
 		return
 	}
 	got, ok := r.Header[http.CanonicalHeaderKey(SecretHeader)]
 	if !ok || len(got) == 0 || got[0] == "" {
-		log.Warn("webhook refused: no secret header")
+		log.WarnContext(r.Context(), "webhook refused: no secret header")
 		reply(w, http.StatusUnauthorized, "error", "missing "+SecretHeader+" header")
 		return
 	}
@@ -95,7 +95,7 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	// length of the value sent.
 	sum := sha256.Sum256([]byte(got[0]))
 	if subtle.ConstantTimeCompare(sum[:], h.secretSum[:]) != 1 {
-		log.Warn("webhook refused: wrong secret")
+		log.WarnContext(r.Context(), "webhook refused: wrong secret")
 		reply(w, http.StatusUnauthorized, "error", "wrong "+SecretHeader)
 		return
 	}
@@ -111,7 +111,7 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			reply(w, http.StatusRequestEntityTooLarge, "error", fmt.Sprintf("body larger than %d bytes", MaxBody))
 			return
 		}
-		log.Warn("webhook refused: malformed JSON", "err", err)
+		log.WarnContext(r.Context(), "webhook refused: malformed JSON", "err", err)
 		reply(w, http.StatusBadRequest, "error", "malformed JSON: "+err.Error())
 		return
 	}
@@ -121,7 +121,7 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	id, ignore, err := check(ev)
 	if err != nil {
-		log.Warn("webhook refused: bad event", "type", ev.Type, "table", ev.Table, "err", err)
+		log.WarnContext(r.Context(), "webhook refused: bad event", "type", ev.Type, "table", ev.Table, "err", err)
 		reply(w, http.StatusBadRequest, "error", err.Error())
 		return
 	}
@@ -130,7 +130,7 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		if id != "" {
 			attrs = append(attrs, "contact_id", id)
 		}
-		log.Info("webhook event ignored", attrs...)
+		log.InfoContext(r.Context(), "webhook event ignored", attrs...)
 		reply(w, http.StatusOK, "ignored", ignore)
 		return
 	}
@@ -139,11 +139,11 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	defer cancel()
 	start := time.Now()
 	if err := h.enq.Enqueue(ctx, id); err != nil {
-		log.Error("enqueue failed; the sweeper will pick the contact up", "err", err)
+		log.ErrorContext(r.Context(), "enqueue failed; the sweeper will pick the contact up", "err", err)
 		reply(w, http.StatusServiceUnavailable, "error", "could not enqueue the contact; it stays pending and will be retried")
 		return
 	}
-	log.Info("contact enqueued", "enqueue_ms", time.Since(start).Milliseconds())
+	log.InfoContext(r.Context(), "contact enqueued", "enqueue_ms", time.Since(start).Milliseconds())
 	reply(w, http.StatusAccepted, "enqueued", id)
 }
 
