@@ -3,21 +3,47 @@ GO      ?= go
 BIN     := bin/kaleads
 EXAMPLE := examples/prospectia
 
-.PHONY: all build demo test vet fmt-check bench fuzz clean
+.PHONY: all build cli lambdas demo test vet fmt-check bench fuzz clean \
+	build-IngestFunction build-GenerateFunction build-SweepFunction
 
 all: build
 
-build:
+## build: the CLI (bin/kaleads) and the Lambda zips (bin/lambda/<name>.zip)
+build: cli lambdas
+
+## cli: bin/kaleads only
+cli:
 	$(GO) build -o $(BIN) ./cmd/kaleads
 
+# Lambda functions: one folder per function under functions/ (each with a
+# main.go); provided.al2023 on arm64 runs a static binary named bootstrap.
+FUNCTIONS     := $(patsubst functions/%/main.go,%,$(wildcard functions/*/main.go))
+LAMBDA_GOBUILD = GOOS=linux GOARCH=arm64 CGO_ENABLED=0 $(GO) build -tags lambda.norpc -trimpath -ldflags="-s -w"
+
+## lambdas: bin/lambda/<name>/bootstrap and bin/lambda/<name>.zip for each function
+lambdas: $(FUNCTIONS:%=lambda-%)
+
+lambda-%:
+	@mkdir -p bin/lambda/$*
+	$(LAMBDA_GOBUILD) -o bin/lambda/$*/bootstrap ./functions/$*
+	$(GO) run ./functions/internal/zipbootstrap -o bin/lambda/$*.zip bin/lambda/$*/bootstrap
+
+# `sam build` (BuildMethod: makefile) calls build-<LogicalId> with ARTIFACTS_DIR.
+build-IngestFunction:
+	$(LAMBDA_GOBUILD) -o $(ARTIFACTS_DIR)/bootstrap ./functions/ingest
+build-GenerateFunction:
+	$(LAMBDA_GOBUILD) -o $(ARTIFACTS_DIR)/bootstrap ./functions/generate
+build-SweepFunction:
+	$(LAMBDA_GOBUILD) -o $(ARTIFACTS_DIR)/bootstrap ./functions/sweep
+
 ## demo: run the example campaign offline (no account, no network) into out/demo
-demo: build
+demo: cli
 	$(BIN) generate --client $(EXAMPLE) --contacts $(EXAMPLE)/contacts.csv --sites $(EXAMPLE)/sites --out out/demo
 	@echo
 	@echo "Open out/demo/report.html to review the emails (worst score first)."
 
 ## demo-errors: the same campaign over a CSV with bad rows, to see errors.csv
-demo-errors: build
+demo-errors: cli
 	$(BIN) generate --client $(EXAMPLE) --contacts $(EXAMPLE)/contacts_bad.csv --sites $(EXAMPLE)/sites --out out/demo-errors
 
 ## test: formatting, vet, and every test with the race detector
