@@ -1,0 +1,50 @@
+// Package sweepfn wires the sweep Lambda: on its schedule, stale claims go
+// back to pending and pending contacts nobody picked up are sent to the
+// queue again (see shared/sweep).
+package sweepfn
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+
+	"github.com/kaleads/kaleads/functions/internal/setup"
+	"github.com/kaleads/kaleads/shared/queue"
+	"github.com/kaleads/kaleads/shared/store"
+	"github.com/kaleads/kaleads/shared/sweep"
+)
+
+// Handler is the sweep Lambda's handler type.
+type Handler = func(context.Context, json.RawMessage) (sweep.Report, error)
+
+// New reads DATABASE_URL or DATABASE_URL_SECRET_ARN and KALEADS_QUEUE_URL,
+// opens the store and returns the scheduled handler. The sweeper's
+// StaleAfter default (8 minutes) exceeds the generate function's timeout
+// (300 s in template.yaml), so a contact still being processed is never
+// taken from its worker.
+func New(ctx context.Context, env setup.Env, opts ...setup.Option) (Handler, *setup.Setup, error) {
+	ctx, cancel := context.WithTimeout(ctx, setup.InitTimeout)
+	defer cancel()
+	s, err := setup.New(ctx, env, opts...)
+	if err != nil {
+		return nil, nil, err
+	}
+	dbURL, err := s.Secret(ctx, setup.EnvDatabaseURL, setup.EnvDatabaseURLARN)
+	if err != nil {
+		return nil, s, err
+	}
+	queueURL, err := s.Required(setup.EnvQueueURL)
+	if err != nil {
+		return nil, s, err
+	}
+	st, err := store.Open(ctx, dbURL)
+	if err != nil {
+		return nil, s, fmt.Errorf("open the database (DATABASE_URL / DATABASE_URL_SECRET_ARN): %w", err)
+	}
+	sw, err := sweep.New(sweep.Config{Store: st, Queue: queue.NewSQS(s.SQS(), queueURL), Log: s.Log})
+	if err != nil {
+		st.Close()
+		return nil, s, err
+	}
+	return sw.Handler(), s, nil
+}
