@@ -11,25 +11,35 @@ import (
 // link them (smaller binary, faster cold start, nothing to misuse).
 func TestIngestDependencies(t *testing.T) {
 	t.Parallel()
-	cmd := exec.Command(goTool(), "list", "-deps", "-tags", "lambda.norpc", "./ingest")
+	checkDeps(t, "ingest", "github.com/jackc/pgx/v5", "github.com/kaleads/kaleads/shared/store")
+}
+
+// The sweep function reads the database and sends to SQS: no scraper, no
+// LLM client.
+func TestSweepDependencies(t *testing.T) {
+	t.Parallel()
+	checkDeps(t, "sweep")
+}
+
+func checkDeps(t *testing.T, fn string, alsoBanned ...string) {
+	t.Helper()
+	cmd := exec.Command(goTool(), "list", "-deps", "-tags", "lambda.norpc", "./"+fn)
 	cmd.Env = append(os.Environ(), "GOOS=linux", "GOARCH=arm64", "CGO_ENABLED=0")
 	out, err := cmd.Output()
 	if err != nil {
 		t.Fatalf("go list: %v", err)
 	}
 	deps := strings.Fields(string(out))
-	for _, banned := range []string{
-		"github.com/jackc/pgx/v5",
+	for _, banned := range append([]string{
 		"github.com/PuerkitoBio/goquery",
 		"github.com/sashabaranov/go-openai",
-		"github.com/kaleads/kaleads/shared/store",
 		"github.com/kaleads/kaleads/shared/scrape",
 		"github.com/kaleads/kaleads/shared/pipeline",
 		"github.com/kaleads/kaleads/shared/llm",
-	} {
+	}, alsoBanned...) {
 		for _, d := range deps {
 			if d == banned || strings.HasPrefix(d, banned+"/") {
-				t.Errorf("functions/ingest links %s", d)
+				t.Errorf("functions/%s links %s", fn, d)
 				break
 			}
 		}
