@@ -38,7 +38,7 @@ func TestDatabaseCommands(t *testing.T) {
 	if m == nil || !strings.Contains(out, "line 4: email \"jean@@x.fr\"") {
 		t.Fatalf("upload: %q", out)
 	}
-	if out := do("generate", "--batch", m[1], "--sites", "../../examples/prospectia/sites", "--quiet"); !strings.Contains(out, "3 claimed, 3 emails stored for review, 0 failed") {
+	if out := do("generate", "--batch", m[1], "--sites", "../../examples/prospectia/sites", "--quiet"); !strings.Contains(out, "3 contacts to do, 3 emails stored for review, 0 already had one, 0 failed") {
 		t.Errorf("generate --batch: %q", out)
 	}
 	if out := do("upload", "../../examples/prospectia/contacts_bad.csv", "--client", "Acme"); !strings.Contains(out, "0 imported, 7 rejected, 3 already known") {

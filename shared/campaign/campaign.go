@@ -90,7 +90,7 @@ func Run(ctx context.Context, opts Options) (*Outcome, error) {
 	if err != nil {
 		return nil, err
 	}
-	scraper, stop, err := newScraper(opts.SitesDir, opts.Scrape)
+	scraper, stop, err := scrape.NewForSites(opts.SitesDir, opts.Scrape)
 	if err != nil {
 		return nil, err
 	}
@@ -126,19 +126,6 @@ func orOffline(e agents.Engine) (agents.Engine, error) {
 		return e, nil
 	}
 	return agents.NewOffline()
-}
-
-// newScraper returns a scraper, pointed at a loopback server of sitesDir
-// when it is set (stop closes that server).
-func newScraper(sitesDir string, o scrape.Options) (s *scrape.Scraper, stop func(), err error) {
-	if sitesDir == "" {
-		return scrape.New(o), func() {}, nil
-	}
-	srv, err := scrape.ServeDir(sitesDir)
-	if err != nil {
-		return nil, nil, fmt.Errorf("--sites: %w", err)
-	}
-	return scrape.New(srv.Options(o)), func() { srv.Close() }, nil
 }
 
 // PrintSummary writes the end-of-run summary.

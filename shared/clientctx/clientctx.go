@@ -112,13 +112,25 @@ type Pain struct {
 	Impact string // the "impact:" line, when present
 }
 
+// ErrInvalid is matched (errors.Is) by a FileError about the content of
+// the context (a required file missing or empty, bad JSON, bad front
+// matter): fixing the files is the only cure. A FileError from reading the
+// Source (a database or Storage outage) does not match it.
+var ErrInvalid = errors.New("invalid client context")
+
 // FileError locates a problem in one context file.
 type FileError struct {
 	File string
 	Line int // 0 when not applicable
 	Col  int
 	Err  error
+	// Read is true when the Source failed to read the file (the error may
+	// be temporary), false for a problem in the file's content.
+	Read bool
 }
+
+// Is makes errors.Is(err, ErrInvalid) true for content problems.
+func (e *FileError) Is(target error) bool { return target == ErrInvalid && !e.Read }
 
 func (e *FileError) Error() string {
 	if e.Line > 0 {
@@ -143,7 +155,7 @@ func Load(ctx context.Context, src Source) (*Context, error) {
 			if errors.Is(err, fs.ErrNotExist) {
 				return nil, &FileError{File: name, Err: fmt.Errorf("required file is missing: %w", err)}
 			}
-			return nil, &FileError{File: name, Err: err}
+			return nil, &FileError{File: name, Err: err, Read: true}
 		}
 		b = bytes.TrimPrefix(b, []byte("\xef\xbb\xbf"))
 		if !utf8.Valid(b) {
@@ -179,7 +191,7 @@ func Load(ctx context.Context, src Source) (*Context, error) {
 
 	names, err := src.List(ctx, DirCaseStudies)
 	if err != nil && !errors.Is(err, fs.ErrNotExist) {
-		return nil, &FileError{File: DirCaseStudies, Err: err}
+		return nil, &FileError{File: DirCaseStudies, Err: err, Read: true}
 	}
 	sort.Strings(names)
 	for _, name := range names {

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/mail"
 	"net/url"
+	"sort"
 	"strconv"
 	"strings"
 	"unicode"
@@ -170,4 +171,47 @@ func isPort(s string) bool {
 		i++
 	}
 	return i > 0 && (i == len(s) || s[i] == '/' || s[i] == '?' || s[i] == '#')
+}
+
+// ErrInvalid is matched (errors.Is) by the error Check returns.
+var ErrInvalid = errors.New("invalid contact")
+
+// Check validates a contact that did not come through Read (a row inserted
+// straight into the database by a dashboard import, n8n, Make or Clay) with
+// Read's rules: a company name, one valid email address, a valid website or
+// none, no cell longer than MaxCell characters. It normalises the email and
+// website in c (and in c.Fields) and returns an error naming every problem,
+// matching ErrInvalid.
+func Check(c *Contact) error {
+	var problems []string
+	for name, v := range c.Fields {
+		if len(v) > MaxCell && utf8.RuneCountInString(v) > MaxCell {
+			problems = append(problems, fmt.Sprintf("%s: longer than %d characters", name, MaxCell))
+		}
+	}
+	sort.Strings(problems)
+	c.CompanyName = strings.TrimSpace(c.CompanyName)
+	if c.CompanyName == "" {
+		problems = append(problems, "company_name is empty (a company name is required)")
+	}
+	if strings.TrimSpace(c.Email) == "" {
+		problems = append(problems, "email is empty (an email is required)")
+	} else if e, err := NormalizeEmail(c.Email); err != nil {
+		problems = append(problems, fmt.Sprintf("email %s: %v", short(c.Email), err))
+	} else {
+		c.Email = e
+	}
+	if w, err := NormalizeWebsite(c.Website); err != nil {
+		problems = append(problems, fmt.Sprintf("website %s: %v", short(c.Website), err))
+	} else {
+		c.Website = w
+	}
+	if len(problems) > 0 {
+		return fmt.Errorf("%w: %s", ErrInvalid, strings.Join(problems, "; "))
+	}
+	if c.Fields == nil {
+		c.Fields = map[string]string{}
+	}
+	c.Fields[ColEmail], c.Fields[ColWebsite], c.Fields[ColCompanyName] = c.Email, c.Website, c.CompanyName
+	return nil
 }

@@ -14,7 +14,6 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"net/http"
-	"os"
 	"strings"
 	"sync"
 	"time"
@@ -94,15 +93,48 @@ func New(cfg Config, fallback agents.Engine) (*Engine, error) {
 	return e, nil
 }
 
-// FromEnv builds an engine from LoadConfig(os.Getenv(KALEADS_LLM_CONFIG),
-// os.Getenv). It returns ErrNoAPIKey when no key and no custom base URL are
-// set, so the caller can use the offline engine instead.
-func FromEnv(fallback agents.Engine) (*Engine, error) {
-	cfg, err := LoadConfig(os.Getenv(EnvConfig), os.Getenv)
+// FromEnv builds an engine from LoadConfig(getenv(KALEADS_LLM_CONFIG),
+// getenv); callers pass os.Getenv (library code does not read the
+// environment itself). It returns ErrNoAPIKey when no key and no custom base
+// URL are set, so the caller can use the offline engine instead.
+func FromEnv(getenv func(string) string, fallback agents.Engine) (*Engine, error) {
+	cfg, err := LoadConfig(getenv(EnvConfig), getenv)
 	if err != nil {
 		return nil, err
 	}
 	return New(cfg, fallback)
+}
+
+// Engine choices (the --engine flag, KALEADS_ENGINE).
+const (
+	ChoiceAuto    = "auto"    // the LLM when OPENAI_API_KEY or OPENAI_BASE_URL is set, else offline
+	ChoiceOffline = "offline" // deterministic heuristics, no network
+	ChoiceLLM     = "llm"     // an OpenAI-compatible model, the offline engine as its fallback
+)
+
+// NewEngine builds the engine for a choice; the LLM engine's configuration
+// comes from getenv (see LoadConfig).
+func NewEngine(choice string, getenv func(string) string) (agents.Engine, error) {
+	off, err := agents.NewOffline()
+	if err != nil {
+		return nil, err
+	}
+	switch choice {
+	case ChoiceOffline:
+		return off, nil
+	case ChoiceAuto, "":
+		if getenv(EnvAPIKey) == "" && getenv(EnvBaseURL) == "" {
+			return off, nil
+		}
+		fallthrough
+	case ChoiceLLM:
+		e, err := FromEnv(getenv, off)
+		if errors.Is(err, ErrNoAPIKey) {
+			return nil, fmt.Errorf("--engine llm: set %s (or %s for a local server such as Ollama): %w", EnvAPIKey, EnvBaseURL, err)
+		}
+		return e, err
+	}
+	return nil, fmt.Errorf("unknown engine %q (known: auto, offline, llm)", choice)
 }
 
 // Name implements agents.Engine.

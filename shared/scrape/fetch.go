@@ -36,6 +36,7 @@ func (p *pacer) wait(ctx context.Context, host string) (undo func(), err error) 
 		return func() {}, nil
 	}
 	p.mu.Lock()
+	p.prune()
 	prev := p.next[host]
 	at := time.Now()
 	if prev.After(at) {
@@ -62,6 +63,23 @@ func (p *pacer) wait(ctx context.Context, host string) (undo func(), err error) 
 		}
 	}
 	return undo, nil
+}
+
+// pruneAbove is the number of hosts after which hosts whose slot is in the
+// past are forgotten (a long-running process scrapes ever new hosts).
+const pruneAbove = 1024
+
+// prune forgets hosts whose next slot has passed; p.mu is held.
+func (p *pacer) prune() {
+	if len(p.next) < pruneAbove {
+		return
+	}
+	now := time.Now()
+	for h, t := range p.next {
+		if !t.After(now) {
+			delete(p.next, h)
+		}
+	}
 }
 
 // transport paces every request (redirect hops and robots.txt included) and

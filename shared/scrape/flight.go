@@ -4,17 +4,23 @@ import (
 	"context"
 	"errors"
 	"sync"
+	"time"
+
+	"github.com/hashicorp/golang-lru/v2/expirable"
 )
 
 var errAborted = errors.New("scrape: fetch aborted")
 
-// group runs fn once per key and keeps the result for the group's lifetime;
-// concurrent callers for a key wait for the first one (singleflight with a
-// cache). A result whose error came with the leader's context ending is not
-// kept: waiters whose own context is still live run fn again.
+// group runs fn once per key and keeps the result for a while; concurrent
+// callers for a key wait for the first one (singleflight with a cache).
+// Finished results live in a size- and age-bounded LRU, so a long-running
+// process does not grow with every domain it ever scraped. A result whose
+// error came with the leader's context ending is not kept: waiters whose own
+// context is still live run fn again.
 type group[V any] struct {
-	mu sync.Mutex
-	m  map[string]*call[V]
+	mu       sync.Mutex
+	inflight map[string]*call[V]
+	done     *expirable.LRU[string, *call[V]]
 }
 
 type call[V any] struct {
@@ -24,17 +30,26 @@ type call[V any] struct {
 	retry bool
 }
 
+// newGroup keeps up to size finished results, each for at most ttl.
+func newGroup[V any](size int, ttl time.Duration) *group[V] {
+	return &group[V]{inflight: map[string]*call[V]{}, done: expirable.NewLRU[string, *call[V]](size, nil, ttl)}
+}
+
 // do returns fn's result for key and whether it came from another call.
 func (g *group[V]) do(ctx context.Context, key string, fn func(context.Context) (V, error)) (V, bool, error) {
 	for {
-		g.mu.Lock()
-		if g.m == nil {
-			g.m = make(map[string]*call[V])
+		if c, ok := g.done.Get(key); ok {
+			return c.val, true, c.err
 		}
-		c, ok := g.m[key]
+		g.mu.Lock()
+		c, ok := g.inflight[key]
 		if !ok {
+			if c, ok := g.done.Get(key); ok { // finished while we took the lock
+				g.mu.Unlock()
+				return c.val, true, c.err
+			}
 			c = &call[V]{done: make(chan struct{}), err: errAborted}
-			g.m[key] = c
+			g.inflight[key] = c
 			g.mu.Unlock()
 			g.run(ctx, key, c, fn)
 			return c.val, false, c.err
@@ -55,12 +70,16 @@ func (g *group[V]) do(ctx context.Context, key string, fn func(context.Context) 
 func (g *group[V]) run(ctx context.Context, key string, c *call[V], fn func(context.Context) (V, error)) {
 	defer close(c.done)
 	defer func() {
-		if c.err != nil && (ctx.Err() != nil || c.err == errAborted) {
-			c.retry = true
-			g.mu.Lock()
-			delete(g.m, key)
-			g.mu.Unlock()
+		c.retry = c.err != nil && (ctx.Err() != nil || c.err == errAborted)
+		g.mu.Lock()
+		if !c.retry {
+			g.done.Add(key, c)
 		}
+		delete(g.inflight, key)
+		g.mu.Unlock()
 	}()
 	c.val, c.err = fn(ctx)
 }
+
+// len returns the number of results kept.
+func (g *group[V]) len() int { return g.done.Len() }

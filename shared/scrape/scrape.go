@@ -45,6 +45,11 @@ type Options struct {
 	// RootCAs, when set, replaces the system roots for HTTPS (the --sites
 	// server's own certificate).
 	RootCAs *x509.CertPool
+	// CacheSites bounds how many scraped sites (and robots.txt files) are
+	// kept for reuse. Default 256.
+	CacheSites int
+	// CacheTTL bounds how long a scraped site is reused. Default 15m.
+	CacheTTL time.Duration
 }
 
 // DefaultUserAgent identifies the scraper when Options.UserAgent is empty.
@@ -78,17 +83,23 @@ func (o Options) withDefaults() Options {
 	if o.UserAgent == "" {
 		o.UserAgent = DefaultUserAgent
 	}
+	if o.CacheSites <= 0 {
+		o.CacheSites = 256
+	}
+	if o.CacheTTL <= 0 {
+		o.CacheTTL = 15 * time.Minute
+	}
 	return o
 }
 
 // Scraper fetches prospect websites. It is safe for concurrent use; results
-// are cached per domain for its lifetime.
+// are cached per domain, within Options.CacheSites and Options.CacheTTL.
 type Scraper struct {
 	opts       Options
 	pages      *http.Client
 	robotsHTTP *http.Client
-	sites      group[*Site]
-	robots     group[*robotsEntry]
+	sites      *group[*Site]
+	robots     *group[*robotsEntry]
 
 	mu    sync.Mutex
 	stats Stats
@@ -106,7 +117,8 @@ type Stats struct {
 // New returns a Scraper using opts.
 func New(opts Options) *Scraper {
 	opts = opts.withDefaults()
-	s := &Scraper{opts: opts}
+	s := &Scraper{opts: opts, sites: newGroup[*Site](opts.CacheSites, opts.CacheTTL),
+		robots: newGroup[*robotsEntry](opts.CacheSites, opts.CacheTTL)}
 	base := &http.Transport{
 		Proxy:                 nil, // a proxy would bypass the dial-time address check
 		DialContext:           newDialer(opts).DialContext,
@@ -140,7 +152,7 @@ func (s *Scraper) Stats() Stats {
 // be reached.
 //
 // Results, failures included, are cached per domain ("www." and letter case
-// ignored) for the Scraper's lifetime, and concurrent calls for one domain
+// ignored) within the cache bounds of Options, and concurrent calls for one domain
 // share one fetch (a call cut short by its own context is not cached). The
 // returned Site is shared between callers and must not be modified.
 //

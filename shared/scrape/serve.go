@@ -260,3 +260,17 @@ func (s *SiteServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	http.Error(w, "not found", http.StatusNotFound)
 }
+
+// NewForSites returns a Scraper with opts; when sitesDir is set, it is
+// pointed at a loopback SiteServer of sitesDir (the --sites flag), and stop
+// closes that server.
+func NewForSites(sitesDir string, opts Options) (s *Scraper, stop func(), err error) {
+	if sitesDir == "" {
+		return New(opts), func() {}, nil
+	}
+	srv, err := ServeDir(sitesDir)
+	if err != nil {
+		return nil, nil, fmt.Errorf("--sites: %w", err)
+	}
+	return New(srv.Options(opts)), func() { srv.Close() }, nil
+}

@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io/fs"
 	"path"
@@ -229,4 +230,30 @@ func onlyComments(st string) bool {
 		}
 	}
 	return true
+}
+
+// MissingMigrations lists the versions of the embedded migrations the
+// database has not applied (empty: the schema is current). A database never
+// migrated lists them all.
+func (s *Store) MissingMigrations(ctx context.Context) ([]string, error) {
+	migs, err := Migrations()
+	if err != nil {
+		return nil, err
+	}
+	var applied []string
+	err = s.pool.QueryRow(ctx, `select coalesce(array_agg(version), '{}') from supabase_migrations.schema_migrations`).Scan(&applied)
+	if err != nil && !errors.Is(wrap("", err), ErrNotMigrated) {
+		return nil, wrap("store: migrations", err)
+	}
+	have := map[string]bool{}
+	for _, v := range applied {
+		have[v] = true
+	}
+	var missing []string
+	for _, m := range migs {
+		if !have[m.Version] {
+			missing = append(missing, m.Version+"_"+m.Name)
+		}
+	}
+	return missing, nil
 }

@@ -29,11 +29,24 @@ type ClaimedContact struct {
 	TemplateID string // "" when none
 	BatchID    string // "" for rows inserted outside an upload
 	Attempts   int    // including this claim
-	Contact    contacts.Contact
+	// ClaimedAt identifies this claim: Fail only acts on the contact while
+	// it is still this claim's (a sweeper may have handed it to another
+	// worker since).
+	ClaimedAt time.Time
+	// TemplateVersion and ContextHash identify what the email will be made
+	// from (the template's text and the client's stored context files).
+	TemplateVersion string
+	ContextHash     string
+	// Contact is the row as stored; rows inserted outside an upload are not
+	// validated yet (see contacts.Check).
+	Contact contacts.Contact
 }
 
 const claimReturning = `returning c.id::text, coalesce(c.client_id::text, ''), coalesce(c.template_id::text, ''),
-	coalesce(c.batch_id::text, ''), c.attempts, coalesce(c.line, 0), coalesce(c.first_name, ''), coalesce(c.last_name, ''),
+	coalesce(c.batch_id::text, ''), c.attempts, c.claimed_at,
+	coalesce((select t.version from public.templates t where t.id = c.template_id), ''),
+	coalesce((select k.context_hash from public.clients k where k.id = c.client_id), ''),
+	coalesce(c.line, 0), coalesce(c.first_name, ''), coalesce(c.last_name, ''),
 	coalesce(c.email, ''), c.company_name, coalesce(c.website, ''), coalesce(c.linkedin_url, ''),
 	coalesce(c.industry, ''), coalesce(c.job_title, ''), c.fields::text`
 
@@ -42,13 +55,13 @@ const claimReturning = `returning c.id::text, coalesce(c.client_id::text, ''), c
 func claimSQL(where string) string {
 	return `with picked as (
 		select id from public.contacts_to_enrich
-		 where status = 'pending'` + where + `
+		 where status = 'pending' and (retry_at is null or retry_at <= now())` + where + `
 		 order by created_at, line, id
 		 limit $1
 		 for update skip locked
 	)
 	update public.contacts_to_enrich c
-	   set status = 'enriching', attempts = c.attempts + 1, claimed_at = now()
+	   set status = 'enriching', attempts = c.attempts + 1, claimed_at = clock_timestamp(), retry_at = null, claimed_by = $2
 	  from picked where c.id = picked.id
 	` + claimReturning
 }
@@ -62,7 +75,7 @@ func (s *Store) ClaimBatch(ctx context.Context, batchID string, n int) ([]Claime
 	if err := checkID("batch id", batchID); err != nil {
 		return nil, fmt.Errorf("store: claim: %w", err)
 	}
-	return s.claim(ctx, "store: claim batch "+batchID, claimSQL(" and batch_id = $2"), n, batchID)
+	return s.claim(ctx, "store: claim batch "+batchID, claimSQL(" and batch_id = $3"), n, batchID)
 }
 
 // ClaimNext claims up to n pending contacts of any client and batch, rows
@@ -78,7 +91,7 @@ func (s *Store) ClaimContact(ctx context.Context, contactID string) (c ClaimedCo
 	if err := checkID("contact id", contactID); err != nil {
 		return c, false, fmt.Errorf("store: claim: %w", err)
 	}
-	cs, err := s.claim(ctx, "store: claim contact "+contactID, claimSQL(" and id = $2"), 1, contactID)
+	cs, err := s.claim(ctx, "store: claim contact "+contactID, claimSQL(" and id = $3"), 1, contactID)
 	if err != nil || len(cs) == 0 {
 		return c, false, err
 	}
@@ -89,7 +102,7 @@ func (s *Store) claim(ctx context.Context, op, sql string, n int, args ...any) (
 	if n <= 0 {
 		return nil, nil
 	}
-	rows, err := s.pool.Query(ctx, sql, append([]any{n}, args...)...)
+	rows, err := s.pool.Query(ctx, sql, append([]any{n, nullID(s.claimer)}, args...)...)
 	if err != nil {
 		return nil, wrap(op, err)
 	}
@@ -97,8 +110,8 @@ func (s *Store) claim(ctx context.Context, op, sql string, n int, args ...any) (
 	var cc ClaimedContact
 	var fields string
 	c := &cc.Contact
-	_, err = pgx.ForEachRow(rows, []any{&cc.ID, &cc.ClientID, &cc.TemplateID, &cc.BatchID, &cc.Attempts,
-		&c.Line, &c.FirstName, &c.LastName, &c.Email, &c.CompanyName, &c.Website, &c.LinkedInURL,
+	_, err = pgx.ForEachRow(rows, []any{&cc.ID, &cc.ClientID, &cc.TemplateID, &cc.BatchID, &cc.Attempts, &cc.ClaimedAt,
+		&cc.TemplateVersion, &cc.ContextHash, &c.Line, &c.FirstName, &c.LastName, &c.Email, &c.CompanyName, &c.Website, &c.LinkedInURL,
 		&c.Industry, &c.JobTitle, &fields}, func() error {
 		x := cc
 		x.Contact.Fields = contactFields(&x.Contact, fields)
@@ -113,16 +126,10 @@ func (s *Store) claim(ctx context.Context, op, sql string, n int, args ...any) (
 }
 
 // contactFields rebuilds Contact.Fields from the stored CSV row and the
-// columns, and normalises a row inserted by hand the way contacts.Read would.
+// columns (a row inserted by hand may have only the columns).
 func contactFields(c *contacts.Contact, raw string) map[string]string {
 	m := map[string]string{}
 	_ = json.Unmarshal([]byte(raw), &m) // a non-object from a hand-made row leaves m empty
-	if w, err := contacts.NormalizeWebsite(c.Website); err == nil {
-		c.Website = w
-	}
-	if e, err := contacts.NormalizeEmail(c.Email); err == nil {
-		c.Email = e
-	}
 	for k, v := range map[string]string{
 		contacts.ColFirstName: c.FirstName, contacts.ColLastName: c.LastName, contacts.ColEmail: c.Email,
 		contacts.ColCompanyName: c.CompanyName, contacts.ColWebsite: c.Website,
@@ -158,15 +165,15 @@ type QualityMetrics struct {
 // metrics, time, tokens, cost, provenance), one agent_runs row per agent
 // answer, and the status change. It is idempotent: emails_generated has one
 // row per contact, so completing a contact twice (two workers, a retried
-// message) keeps the first email and returns its id. res must be a
-// generated result; a failed one goes to Fail.
-func (s *Store) Complete(ctx context.Context, contactID string, res email.Result) (emailID string, err error) {
+// message) keeps the first email and returns its id with created false.
+// res must be a generated result; a failed one goes to Fail.
+func (s *Store) Complete(ctx context.Context, contactID string, res email.Result) (emailID string, created bool, err error) {
 	op := "store: complete contact " + contactID
 	if err := checkID("contact id", contactID); err != nil {
-		return "", fmt.Errorf("store: complete: %w", err)
+		return "", false, fmt.Errorf("store: complete: %w", err)
 	}
 	if res.Status == email.StatusFailed {
-		return "", fmt.Errorf("%s: %w: the result failed (%s): record it with Fail", op, ErrInvalid, clip(res.Error, 200))
+		return "", false, fmt.Errorf("%s: %w: the result failed (%s): record it with Fail", op, ErrInvalid, clip(res.Error, 200))
 	}
 	qm := QualityMetrics{OverallScore: res.Quality.Score, ConfidenceScores: map[string]int{}, FallbackLevels: map[string]int{}, Flags: res.Quality.Flags}
 	if qm.Flags == nil {
@@ -181,15 +188,15 @@ func (s *Store) Complete(ctx context.Context, contactID string, res email.Result
 	}
 	metrics, err := json.Marshal(qm)
 	if err != nil {
-		return "", fmt.Errorf("%s: %w", op, err)
+		return "", false, fmt.Errorf("%s: %w", op, err)
 	}
 	vars, err := json.Marshal(res.Variables)
 	if err != nil {
-		return "", fmt.Errorf("%s: %w", op, err)
+		return "", false, fmt.Errorf("%s: %w", op, err)
 	}
 	prov, err := json.Marshal(res.Provenance)
 	if err != nil {
-		return "", fmt.Errorf("%s: %w", op, err)
+		return "", false, fmt.Errorf("%s: %w", op, err)
 	}
 
 	cols := "contact_id, client_id, template_id, subject, email_generated, variables, quality_score, quality_metrics, " +
@@ -209,6 +216,7 @@ func (s *Store) Complete(ctx context.Context, contactID string, res email.Result
 	}
 
 	err = s.inTx(ctx, func(tx pgx.Tx) error {
+		created = false // a retried transaction starts over
 		err := tx.QueryRow(ctx, `insert into public.emails_generated (`+cols+`)
 			select `+vals+` from public.contacts_to_enrich c where c.id = $1
 			on conflict (contact_id) do nothing
@@ -227,6 +235,7 @@ func (s *Store) Complete(ctx context.Context, contactID string, res email.Result
 		if err != nil {
 			return err
 		}
+		created = true
 		if err := insertRuns(ctx, tx, emailID, contactID, res); err != nil {
 			return err
 		}
@@ -236,9 +245,9 @@ func (s *Store) Complete(ctx context.Context, contactID string, res email.Result
 		return err
 	})
 	if err != nil {
-		return "", wrap(op, err)
+		return "", false, wrap(op, err)
 	}
-	return emailID, nil
+	return emailID, created, nil
 }
 
 // insertRuns writes one agent_runs row per answer.
@@ -317,14 +326,28 @@ func Permanent(err error) error {
 // maxErrorLen bounds the stored error message.
 const maxErrorLen = 2000
 
-// Fail records why processing a claimed contact failed: the error is kept
-// as the contact's last error, and the contact goes back to pending while
-// its attempts are below s.MaxAttempts, else (or for a Permanent error) to
-// failed. A completed contact is left completed. It returns the contact's
-// status afterwards.
-func (s *Store) Fail(ctx context.Context, contactID string, cause error) (status string, err error) {
-	op := "store: fail contact " + contactID
-	if err := checkID("contact id", contactID); err != nil {
+// RetryBackoff is how long a contact given back after its n-th attempt
+// waits before it can be claimed again: 30 s, 1 min, 2 min… capped at 15 min.
+func RetryBackoff(attempts int) time.Duration {
+	d := 30 * time.Second
+	for i := 1; i < attempts && d < 15*time.Minute; i++ {
+		d *= 2
+	}
+	return min(d, 15*time.Minute)
+}
+
+// Fail records why processing a claimed contact failed. A Permanent cause
+// (invalid template, context or contact row) fails the contact for good.
+// Any other cause gives it back: pending again, claimable after
+// RetryBackoff(attempts), while its attempts are below s.MaxAttempts; then
+// failed. The message is kept as the contact's last error either way.
+//
+// Fail acts only while the contact is still held by this claim: when a
+// sweeper has meanwhile handed it to another worker, or it was completed,
+// nothing changes and the current status is returned.
+func (s *Store) Fail(ctx context.Context, c ClaimedContact, cause error) (status string, err error) {
+	op := "store: fail contact " + c.ID
+	if err := checkID("contact id", c.ID); err != nil {
 		return "", fmt.Errorf("store: fail: %w", err)
 	}
 	msg := "unknown error"
@@ -339,12 +362,15 @@ func (s *Store) Fail(ctx context.Context, contactID string, cause error) (status
 	}
 	err = s.pool.QueryRow(ctx, `update public.contacts_to_enrich
 		set status = case when $3 or attempts >= $2 then 'failed'::public.contact_status else 'pending' end,
-		    error_message = $4, claimed_at = null,
+		    error_message = case when not $3 and attempts >= $2
+		        then 'gave up after ' || attempts || ' attempts: ' || $4 else $4 end,
+		    claimed_at = null,
+		    retry_at = case when $3 or attempts >= $2 then null else now() + make_interval(secs => $6) end,
 		    processed_at = case when $3 or attempts >= $2 then now() end
-		where id = $1 and status <> 'completed'
-		returning status::text`, contactID, maxAttempts, isPerm, msg).Scan(&status)
+		where id = $1 and status = 'enriching' and claimed_at = $5
+		returning status::text`, c.ID, maxAttempts, isPerm, msg, c.ClaimedAt, RetryBackoff(c.Attempts).Seconds()).Scan(&status)
 	if errors.Is(err, pgx.ErrNoRows) {
-		err = s.pool.QueryRow(ctx, `select status::text from public.contacts_to_enrich where id = $1`, contactID).Scan(&status)
+		err = s.pool.QueryRow(ctx, `select status::text from public.contacts_to_enrich where id = $1`, c.ID).Scan(&status)
 	}
 	if err != nil {
 		return "", wrap(op, err)
@@ -393,6 +419,23 @@ func (s *Store) Sweep(ctx context.Context, staleAfter time.Duration, maxAttempts
 		return nil
 	})
 	return rep, wrap("store: sweep", err)
+}
+
+// ReleaseOrphans gives back the contacts this Store's claimer holds (see
+// Claimer): call it when the process has none in flight, so every such
+// claim is one whose reply was lost with the connection. They go back to
+// pending without spending an attempt. It returns how many.
+func (s *Store) ReleaseOrphans(ctx context.Context) (int, error) {
+	if s.claimer == "" {
+		return 0, nil
+	}
+	tag, err := s.pool.Exec(ctx, `update public.contacts_to_enrich
+		set status = 'pending', claimed_at = null, claimed_by = null, attempts = greatest(attempts - 1, 0)
+		where status = 'enriching' and claimed_by = $1`, s.claimer)
+	if err != nil {
+		return 0, wrap("store: release orphans", err)
+	}
+	return int(tag.RowsAffected()), nil
 }
 
 // CacheGet returns the client's cached agent answer for key.

@@ -37,7 +37,7 @@ func tenants(t *testing.T) (s *store.Store, a, b store.Client) {
 		if err != nil || len(got) != 1 {
 			t.Fatalf("claim: %v %v", got, err)
 		}
-		if _, err := s.Complete(ctx, got[0].ID, resultFor(got[0])); err != nil {
+		if _, _, err := s.Complete(ctx, got[0].ID, resultFor(got[0])); err != nil {
 			t.Fatal(err)
 		}
 		if err := s.CachePut(ctx, x.c.ID, "k", resultFor(got[0]).Answers["persona"]); err != nil {

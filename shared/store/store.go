@@ -15,7 +15,10 @@ import (
 	"crypto/rand"
 	"errors"
 	"fmt"
+	"io"
+	"net"
 	"strings"
+	"syscall"
 	"unicode/utf8"
 
 	"github.com/jackc/pgx/v5"
@@ -30,6 +33,10 @@ var (
 	ErrConflict    = errors.New("already exists")
 	ErrForbidden   = errors.New("not allowed")
 	ErrNotMigrated = errors.New("the database schema is missing or old: run `kaleads migrate`")
+	// ErrUnavailable marks a failure of the connection, not of the request:
+	// the server is restarting, unreachable or shedding load. Retrying later
+	// (the pool reconnects) can succeed.
+	ErrUnavailable = errors.New("database unavailable")
 )
 
 // DefaultMaxAttempts is how many times a contact is tried before it is
@@ -42,6 +49,16 @@ type Store struct {
 	// MaxAttempts is the number of claims after which Fail marks a contact
 	// failed instead of returning it to pending.
 	MaxAttempts int
+	// claimer names the process in the contacts it claims (see Claimer).
+	claimer string
+}
+
+// Claimer returns a Store whose claims carry name (a worker process's
+// unique name), so ReleaseOrphans can find them. It shares s's pool.
+func (s *Store) Claimer(name string) *Store {
+	c := *s
+	c.claimer = name
+	return &c
 }
 
 // Open connects to databaseURL (a postgres:// URL or key=value string; pgx
@@ -60,7 +77,7 @@ func Open(ctx context.Context, databaseURL string) (*Store, error) {
 	}
 	if err := pool.Ping(ctx); err != nil {
 		pool.Close()
-		return nil, fmt.Errorf("store: connect to %s:%d/%s: %w", cfg.ConnConfig.Host, cfg.ConnConfig.Port, cfg.ConnConfig.Database, err)
+		return nil, wrap(fmt.Sprintf("store: connect to %s:%d/%s", cfg.ConnConfig.Host, cfg.ConnConfig.Port, cfg.ConnConfig.Database), err)
 	}
 	return &Store{pool: pool, MaxAttempts: DefaultMaxAttempts}, nil
 }
@@ -91,6 +108,9 @@ func wrap(op string, err error) error {
 	if errors.Is(err, pgx.ErrNoRows) {
 		return fmt.Errorf("%s: %w", op, ErrNotFound)
 	}
+	if unavailable(err) {
+		return fmt.Errorf("%s: %w: %w", op, ErrUnavailable, err)
+	}
 	var pe *pgconn.PgError
 	if !errors.As(err, &pe) {
 		return fmt.Errorf("%s: %w", op, err)
@@ -112,6 +132,28 @@ func wrap(op string, err error) error {
 		return fmt.Errorf("%s: %w", op, err)
 	}
 	return fmt.Errorf("%s: %w: %w", op, kind, err)
+}
+
+// unavailable reports whether err is a connection failure rather than an
+// answer of the server to the request: the server shut down or restarted,
+// refused or dropped the connection, or cannot take more connections.
+func unavailable(err error) bool {
+	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+		return false
+	}
+	var pe *pgconn.PgError
+	if errors.As(err, &pe) {
+		return strings.HasPrefix(pe.Code, "08") || // connection exception
+			pe.Code == "57P01" || pe.Code == "57P02" || pe.Code == "57P03" || // admin/crash shutdown, cannot connect now
+			pe.Code == "53300" || // too many connections
+			pe.Code == "40001" || pe.Code == "40P01" // serialization failure, deadlock: the transaction may be retried
+	}
+	var ce *pgconn.ConnectError
+	var ne net.Error
+	return errors.As(err, &ce) || errors.As(err, &ne) || pgconn.SafeToRetry(err) ||
+		errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, net.ErrClosed) ||
+		errors.Is(err, syscall.ECONNRESET) || errors.Is(err, syscall.ECONNREFUSED) || errors.Is(err, syscall.EPIPE) ||
+		strings.Contains(err.Error(), "conn closed")
 }
 
 // checkID returns an ErrInvalid error unless id is a UUID in text form.

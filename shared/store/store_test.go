@@ -157,8 +157,8 @@ func TestClaimCompleteFlow(t *testing.T) {
 			res := resultFor(cc)
 			res.Body += " \x00 null byte from a scraped page"
 			res.Answers["persona"] = withReasoning(res.Answers["persona"], "quote \x00 inside")
-			id, err := s.Complete(ctx, cc.ID, res)
-			if err != nil {
+			id, created, err := s.Complete(ctx, cc.ID, res)
+			if err != nil || !created {
 				t.Fatal(err)
 			}
 			var status, persona, metrics, review string
@@ -191,14 +191,25 @@ func TestClaimCompleteFlow(t *testing.T) {
 			}
 
 			// Fail the second one: back to pending with its error.
-			st, err := s.Fail(ctx, got[1].ID, errors.New("scrape: timeout"))
+			st, err := s.Fail(ctx, got[1], errors.New("scrape: timeout"))
 			if err != nil || st != store.StatusPending {
 				t.Errorf("fail = %q, %v; want pending", st, err)
 			}
-			// The remaining pending ones, the failed one included.
+			// The remaining pending ones; the failed one waits for its retry time.
 			rest, err := s.ClaimBatch(ctx, rep.BatchID, 10)
-			if err != nil || len(rest) != 4 {
-				t.Fatalf("claimed %d (%v), want the 4 pending", len(rest), err)
+			if err != nil || len(rest) != 3 {
+				t.Fatalf("claimed %d (%v), want the 3 pending not waiting", len(rest), err)
+			}
+			counts, err := s.BatchCounts(ctx, rep.BatchID, time.Hour)
+			if err != nil || counts.Total != 5 || counts.Pending != 1 || counts.Waiting != 1 || counts.Enriching != 3 ||
+				counts.Completed != 1 || counts.NextRetry.Before(time.Now()) || counts.Stale != 0 {
+				t.Errorf("counts %+v (%v)", counts, err)
+			}
+			if _, err := s.Pool().Exec(ctx, `update contacts_to_enrich set retry_at = now() where id = $1`, got[1].ID); err != nil {
+				t.Fatal(err)
+			}
+			if again, err := s.ClaimBatch(ctx, rep.BatchID, 10); err != nil || len(again) != 1 || again[0].ID != got[1].ID {
+				t.Fatalf("claim once due: %v %v", again, err)
 			}
 			if more, _ := s.ClaimBatch(ctx, rep.BatchID, 10); len(more) != 0 {
 				t.Errorf("claimed %d from an exhausted batch", len(more))
@@ -238,16 +249,20 @@ func TestCompleteTwiceYieldsOneEmail(t *testing.T) {
 	// Two workers finish the same contact at once, then a retried message.
 	var wg sync.WaitGroup
 	ids := make([]string, 3)
+	created := make([]bool, 3)
 	errs := make([]error, 3)
 	for i := 0; i < 2; i++ {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			ids[i], errs[i] = s.Complete(ctx, got[0].ID, res)
+			ids[i], created[i], errs[i] = s.Complete(ctx, got[0].ID, res)
 		}()
 	}
 	wg.Wait()
-	ids[2], errs[2] = s.Complete(ctx, got[0].ID, res)
+	ids[2], created[2], errs[2] = s.Complete(ctx, got[0].ID, res)
+	if n := btoi(created[0]) + btoi(created[1]) + btoi(created[2]); n != 1 {
+		t.Errorf("%d completions report a new email, want exactly 1", n)
+	}
 	for i := range ids {
 		if errs[i] != nil {
 			t.Fatalf("complete %d: %v", i, errs[i])
@@ -263,15 +278,15 @@ func TestCompleteTwiceYieldsOneEmail(t *testing.T) {
 		t.Errorf("%d agent runs, want the 2 of one email", n)
 	}
 	// A late failure does not undo the completion.
-	if st, err := s.Fail(ctx, got[0].ID, errors.New("late")); err != nil || st != store.StatusCompleted {
+	if st, err := s.Fail(ctx, got[0], errors.New("late")); err != nil || st != store.StatusCompleted {
 		t.Errorf("fail after complete = %q %v, want completed", st, err)
 	}
 	// A failed result is not an email.
 	res.Status, res.Error = email.StatusFailed, "quota"
-	if _, err := s.Complete(ctx, got[0].ID, res); !errors.Is(err, store.ErrInvalid) {
+	if _, _, err := s.Complete(ctx, got[0].ID, res); !errors.Is(err, store.ErrInvalid) {
 		t.Errorf("complete with a failed result: %v, want ErrInvalid", err)
 	}
-	if _, err := s.Complete(ctx, "00000000-0000-4000-8000-000000000000", resultFor(got[0])); !errors.Is(err, store.ErrNotFound) {
+	if _, _, err := s.Complete(ctx, "00000000-0000-4000-8000-000000000000", resultFor(got[0])); !errors.Is(err, store.ErrNotFound) {
 		t.Errorf("complete an unknown contact: %v, want ErrNotFound", err)
 	}
 }
@@ -292,14 +307,31 @@ func TestFailAttempts(t *testing.T) {
 		return got[0]
 	}
 	first := claimOne()
-	if st, err := s.Fail(ctx, first.ID, errors.New("site down")); err != nil || st != store.StatusPending {
+	if st, err := s.Fail(ctx, first, errors.New("site down")); err != nil || st != store.StatusPending {
 		t.Fatalf("first failure: %q %v, want pending", st, err)
+	}
+	// Given back with a back-off: not claimable before its retry time.
+	var wait float64
+	if err := s.Pool().QueryRow(ctx, `select extract(epoch from retry_at - now()) from contacts_to_enrich where id = $1`, first.ID).Scan(&wait); err != nil {
+		t.Fatal(err)
+	}
+	if wait < 25 || wait > 31 {
+		t.Errorf("retry in %.0f s, want about 30", wait)
+	}
+	if _, more, err := s.ClaimContact(ctx, first.ID); err != nil || more {
+		t.Fatalf("claimed before its retry time (%v)", err)
+	}
+	if _, err := s.Pool().Exec(ctx, `update contacts_to_enrich set retry_at = now() where id = $1`, first.ID); err != nil {
+		t.Fatal(err)
 	}
 	again := claimOne()
 	if again.ID != first.ID || again.Attempts != 2 {
 		t.Fatalf("reclaimed %s with %d attempts, want %s with 2", again.ID, again.Attempts, first.ID)
 	}
-	if st, err := s.Fail(ctx, first.ID, errors.New("site still down")); err != nil || st != store.StatusFailed {
+	if st, err := s.Fail(ctx, first, errors.New("stale claim")); err != nil || st != store.StatusEnriching {
+		t.Fatalf("failure with the first, stale claim: %q %v, want enriching (ignored)", st, err)
+	}
+	if st, err := s.Fail(ctx, again, errors.New("site still down")); err != nil || st != store.StatusFailed {
 		t.Fatalf("second failure: %q %v, want failed", st, err)
 	}
 	var msg string
@@ -307,15 +339,15 @@ func TestFailAttempts(t *testing.T) {
 	if err := s.Pool().QueryRow(ctx, `select error_message, attempts from contacts_to_enrich where id = $1`, first.ID).Scan(&msg, &attempts); err != nil {
 		t.Fatal(err)
 	}
-	if msg != "site still down" || attempts != 2 {
+	if msg != "gave up after 2 attempts: site still down" || attempts != 2 {
 		t.Errorf("kept error %q and attempts %d", msg, attempts)
 	}
 
 	other := claimOne()
-	if st, err := s.Fail(ctx, other.ID, store.Permanent(errors.New("the contact has no client"))); err != nil || st != store.StatusFailed {
+	if st, err := s.Fail(ctx, other, store.Permanent(errors.New("the contact has no client"))); err != nil || st != store.StatusFailed {
 		t.Errorf("permanent failure on the first attempt: %q %v, want failed", st, err)
 	}
-	if _, err := s.Fail(ctx, "00000000-0000-4000-8000-000000000000", errors.New("x")); !errors.Is(err, store.ErrNotFound) {
+	if _, err := s.Fail(ctx, store.ClaimedContact{ID: "00000000-0000-4000-8000-000000000000"}, errors.New("x")); !errors.Is(err, store.ErrNotFound) {
 		t.Errorf("fail an unknown contact: %v, want ErrNotFound", err)
 	}
 }
@@ -379,7 +411,7 @@ func TestDashboardInsertIsProcessed(t *testing.T) {
 		cc.Contact.Email != "zoe@voxaly.example" || cc.Contact.Get("company_name") != "Voxaly" || cc.Contact.Get("first_name") != "Zoé" {
 		t.Errorf("claimed %+v", cc)
 	}
-	if _, err := s.Complete(ctx, cc.ID, resultFor(cc)); err != nil {
+	if _, _, err := s.Complete(ctx, cc.ID, resultFor(cc)); err != nil {
 		t.Fatal(err)
 	}
 
@@ -393,7 +425,7 @@ func TestDashboardInsertIsProcessed(t *testing.T) {
 	if err != nil || len(got) != 1 || got[0].ClientID != "" {
 		t.Fatalf("claim orphan: %+v %v", got, err)
 	}
-	if st, err := s.Fail(ctx, got[0].ID, store.Permanent(errors.New("no client"))); err != nil || st != store.StatusFailed {
+	if st, err := s.Fail(ctx, got[0], store.Permanent(errors.New("no client"))); err != nil || st != store.StatusFailed {
 		t.Errorf("fail orphan: %q %v", st, err)
 	}
 }
@@ -665,4 +697,11 @@ func TestAutomation(t *testing.T) {
 			t.Errorf("set %+v: %v, want ErrInvalid", bad, err)
 		}
 	}
+}
+
+func btoi(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
 }

@@ -11,6 +11,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/kaleads/kaleads/shared/contacts"
+	"github.com/kaleads/kaleads/shared/template"
 )
 
 // MaxUploadBytes bounds the CSV file Upload reads.
@@ -70,11 +71,13 @@ func (s *Store) Upload(ctx context.Context, clientID, templateID string, r io.Re
 	err = s.inTx(ctx, func(tx pgx.Tx) error {
 		// Serialise uploads for one client so the duplicate check holds
 		// (NO KEY UPDATE does not block workers inserting emails).
-		var tmpl *string
-		err := tx.QueryRow(ctx, `select (select t.id::text from public.templates t
+		var tmpl, tmplName, tmplText *string
+		err := tx.QueryRow(ctx, `select t.id::text, t.template_name, t.body
+			from public.clients c
+			left join lateral (select t.id, t.template_name, t.body from public.templates t
 				where t.client_id = c.id and ($2::uuid is null or t.id = $2::uuid)
-				order by t.active desc, t.updated_at desc limit 1)
-			from public.clients c where c.id = $1 for no key update of c`, clientID, nullID(templateID)).Scan(&tmpl)
+				order by t.active desc, t.updated_at desc limit 1) t on true
+			where c.id = $1 for no key update of c`, clientID, nullID(templateID)).Scan(&tmpl, &tmplName, &tmplText)
 		if errors.Is(err, pgx.ErrNoRows) {
 			return fmt.Errorf("client %s: %w", clientID, ErrNotFound)
 		}
@@ -84,6 +87,16 @@ func (s *Store) Upload(ctx context.Context, clientID, templateID string, r io.Re
 		if templateID != "" && tmpl == nil {
 			return fmt.Errorf("template %s of client %s: %w", templateID, clientID, ErrNotFound)
 		}
+		if tmpl == nil {
+			return fmt.Errorf("%w: the client has no template: add one (kaleads client add DIR with a template.md) before uploading contacts", ErrInvalid)
+		}
+		if tmplText == nil {
+			return fmt.Errorf("%w: template %q has no text", ErrInvalid, *tmplName)
+		}
+		if _, err := template.Parse(*tmplName, []byte(*tmplText)); err != nil {
+			return fmt.Errorf("%w: template %q is invalid, fix it before uploading contacts: %w", ErrInvalid, *tmplName, err)
+		}
+		templateID = *tmpl
 
 		emails := make([]string, len(f.Contacts))
 		for i, c := range f.Contacts {

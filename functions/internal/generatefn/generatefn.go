@@ -6,7 +6,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"log/slog"
 	"strings"
 	"time"
 
@@ -14,7 +13,6 @@ import (
 
 	"github.com/kaleads/kaleads/functions/internal/setup"
 	"github.com/kaleads/kaleads/shared/llm"
-	"github.com/kaleads/kaleads/shared/queue"
 	"github.com/kaleads/kaleads/shared/scrape"
 	"github.com/kaleads/kaleads/shared/store"
 	"github.com/kaleads/kaleads/shared/worker"
@@ -25,10 +23,9 @@ import (
 // itself rather than being killed.
 const ContactTimeout = 240 * time.Second
 
-// Processor is the worker call the handler makes.
-type Processor interface {
-	ProcessContact(ctx context.Context, contactID string) (worker.Outcome, error)
-}
+// DeadlineMargin is kept before the invocation's deadline to give back the
+// contact in flight and answer.
+const DeadlineMargin = 20 * time.Second
 
 // Handler is the SQS handler type.
 type Handler = func(context.Context, events.SQSEvent) (events.SQSEventResponse, error)
@@ -80,7 +77,7 @@ func New(ctx context.Context, env setup.Env, opts ...setup.Option) (Handler, *se
 		st.Close()
 		return nil, s, err
 	}
-	return SQSHandler(w, s.Log), s, nil
+	return w.SQSHandler(DeadlineMargin), s, nil
 }
 
 func dbVar(env setup.Env) string {
@@ -88,41 +85,4 @@ func dbVar(env setup.Env) string {
 		return setup.EnvDatabaseURL
 	}
 	return setup.EnvDatabaseURLARN
-}
-
-// SQSHandler processes each message's contact and reports as batch item
-// failures the messages to deliver again: a message that is not a contact
-// id (it ends in the dead-letter queue after the redrive count), a claim
-// that could not be made, and a contact given back for a later attempt
-// (its next delivery claims it once its back-off has passed; the store
-// fails it for good after its attempts, and later deliveries are skipped).
-func SQSHandler(p Processor, log *slog.Logger) Handler {
-	if log == nil {
-		log = slog.New(slog.DiscardHandler)
-	}
-	return func(ctx context.Context, ev events.SQSEvent) (events.SQSEventResponse, error) {
-		var resp events.SQSEventResponse
-		for _, m := range ev.Records {
-			l := log.With("message_id", m.MessageId)
-			id, err := queue.Decode(m.Body)
-			if err != nil {
-				l.ErrorContext(ctx, "bad queue message", "err", err, "receive_count", m.Attributes["ApproximateReceiveCount"])
-				resp.BatchItemFailures = append(resp.BatchItemFailures, events.SQSBatchItemFailure{ItemIdentifier: m.MessageId})
-				continue
-			}
-			l = l.With("contact_id", id)
-			out, err := p.ProcessContact(ctx, id)
-			switch {
-			case err != nil:
-				l.ErrorContext(ctx, "claim failed; the message will be delivered again", "err", err)
-			case out.Status == store.StatusPending:
-				l.WarnContext(ctx, "contact given back for a later attempt", "err", out.Err)
-			default:
-				l.InfoContext(ctx, "contact processed", "status", out.Status, "email_id", out.EmailID, "created", out.Created, "quality", out.Quality)
-				continue
-			}
-			resp.BatchItemFailures = append(resp.BatchItemFailures, events.SQSBatchItemFailure{ItemIdentifier: m.MessageId})
-		}
-		return resp, nil
-	}
 }
