@@ -8,10 +8,15 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
+	"github.com/kaleads/kaleads/shared/agents"
 	"github.com/kaleads/kaleads/shared/clientctx"
+	"github.com/kaleads/kaleads/shared/contacts"
+	"github.com/kaleads/kaleads/shared/storage"
 	"github.com/kaleads/kaleads/shared/store"
+	"github.com/kaleads/kaleads/shared/template"
 )
 
 // openStore opens DATABASE_URL.
@@ -59,15 +64,17 @@ func leadingArg(args []string) (string, []string) {
 	return "", args
 }
 
-// cmdClient: kaleads client add DIR [--name NAME] [--template-name NAME]
+// cmdClient: kaleads client add DIR [--name NAME] [--template-name NAME] [--columns a,b] [--storage]
 func cmdClient(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if len(args) == 0 || args[0] != "add" {
-		return errors.New(`usage: kaleads client add DIR [--name NAME] [--template-name "Cold Email V1"]`)
+		return errors.New(`usage: kaleads client add DIR [--name NAME] [--template-name "Cold Email V1"] [--columns col1,col2] [--storage]`)
 	}
 	fs := flag.NewFlagSet("client add", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	name := fs.String("name", "", "client name (default: the directory's name)")
 	tname := fs.String("template-name", "Cold Email V1", "name under which DIR/template.md is stored")
+	columns := fs.String("columns", "", "custom CSV columns the template may use besides the standard ones (comma-separated)")
+	toStorage := fs.Bool("storage", false, "also upload the context files to Supabase Storage (bucket clients/{client_id}/; needs "+envSupabaseURL+" and "+envSupabaseKey+")")
 	dir, rest := leadingArg(args[1:])
 	if err := fs.Parse(rest); err != nil {
 		return err
@@ -81,6 +88,26 @@ func cmdClient(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if *name == "" {
 		*name = filepath.Base(filepath.Clean(dir))
 	}
+	// Everything is checked before anything is stored.
+	tmplData, err := os.ReadFile(filepath.Join(dir, clientctx.FileTemplate))
+	if err != nil && !errors.Is(err, os.ErrNotExist) {
+		return err
+	}
+	if tmplData != nil {
+		if err := checkTemplate(filepath.Join(dir, clientctx.FileTemplate), tmplData, *columns); err != nil {
+			return fmt.Errorf("client add: nothing stored: %w", err)
+		}
+	}
+	cc, err := clientctx.Load(ctx, clientctx.Dir(dir))
+	if err != nil {
+		return fmt.Errorf("client add: nothing stored: %s: %w", dir, err)
+	}
+	var sc *storage.Client
+	if *toStorage {
+		if sc, err = storageClient(); err != nil {
+			return err
+		}
+	}
 	st, err := openStore(ctx)
 	if err != nil {
 		return err
@@ -91,12 +118,52 @@ func cmdClient(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		return err
 	}
 	fmt.Fprintf(stdout, "client %q (%s): %d context files stored\n", c.Name, c.ID, len(c.Files))
-	if data, err := os.ReadFile(filepath.Join(dir, clientctx.FileTemplate)); err == nil {
-		t, err := st.AddTemplate(ctx, c.ID, *tname, data)
+	if tmplData != nil {
+		t, err := st.AddTemplate(ctx, c.ID, *tname, tmplData)
 		if err != nil {
 			return err
 		}
 		fmt.Fprintf(stdout, "template %q (%s) stored\n", t.Name, t.ID)
+	} else {
+		fmt.Fprintf(stdout, "no %s in %s: add a template before uploading contacts\n", clientctx.FileTemplate, dir)
+	}
+	if sc != nil {
+		src := sc.ClientSource(c.ID)
+		for _, f := range c.Files {
+			data, err := os.ReadFile(filepath.Join(dir, filepath.FromSlash(f)))
+			if err != nil {
+				return err
+			}
+			if err := src.Put(ctx, f, data); err != nil {
+				return fmt.Errorf("client add --storage: %s: %w", f, err)
+			}
+		}
+		fmt.Fprintf(stdout, "%d context files uploaded to Supabase Storage %s/%s/ (context hash %s)\n", len(c.Files), storage.Bucket, c.ID, cc.Hash())
+	}
+	return nil
+}
+
+// checkTemplate parses a template and checks that each variable is a
+// standard contact column, a custom column the user declared, or an agent's
+// output.
+func checkTemplate(file string, data []byte, custom string) error {
+	t, err := template.Parse(file, data)
+	if err != nil {
+		return err
+	}
+	cols := []string{contacts.ColFirstName, contacts.ColLastName, contacts.ColEmail, contacts.ColCompanyName,
+		contacts.ColWebsite, contacts.ColLinkedInURL, contacts.ColIndustry, contacts.ColJobTitle}
+	for _, c := range strings.Split(custom, ",") {
+		if c = strings.TrimSpace(c); c != "" {
+			cols = append(cols, c)
+		}
+	}
+	var vars []agents.TemplateVar
+	for _, v := range t.Variables() {
+		vars = append(vars, agents.TemplateVar{Name: v.Name, Line: v.Line})
+	}
+	if _, err := agents.NewPlan(file, vars, cols); err != nil {
+		return fmt.Errorf("%w (a custom CSV column must be declared with --columns)", err)
 	}
 	return nil
 }
@@ -158,7 +225,7 @@ func cmdUpload(ctx context.Context, args []string, stdout, stderr io.Writer) err
 func cmdSweep(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("sweep", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	stale := fs.Duration("stale", 15*time.Minute, "an enriching contact claimed longer ago than this is stale")
+	stale := fs.Duration("stale", 8*time.Minute, "an enriching contact claimed longer ago than this is stale")
 	attempts := fs.Int("max-attempts", 3, "attempts after which a stale contact is failed")
 	if err := fs.Parse(args); err != nil {
 		return err

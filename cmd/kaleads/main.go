@@ -12,6 +12,7 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"runtime/debug"
 	"strings"
 	"syscall"
 )
@@ -24,9 +25,11 @@ Usage:
   kaleads migrate                                                  (DATABASE_URL: local PostgreSQL or Supabase)
   kaleads client add DIR [--name NAME] [--template-name NAME]
   kaleads upload FILE.csv --client NAME [--template NAME]
-  kaleads sweep [--stale 15m] [--max-attempts 3]                   (stale "enriching" contacts back to pending)
+  kaleads sweep [--stale 8m] [--max-attempts 3]                    (stale "enriching" contacts back to pending)
+  kaleads retry --batch ID | --contact ID                          (failed contacts back to pending, after a fix)
+  kaleads serve [--addr :8080] [--workers 8] [--sites DIR] [--context db|storage]   (webhook + worker pool + scheduler)
   kaleads sim [--addr 127.0.0.1:8088] [--latency 800ms] [--jitter 200ms] [--rate-429 0.1] [--malformed 0.05] ...
-  kaleads help
+  kaleads help | --version
 
 Run "kaleads COMMAND -h" for a command's flags.
 `
@@ -35,9 +38,10 @@ func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	if err := run(ctx, os.Args[1:], os.Stdout, os.Stderr); err != nil {
-		if !errors.Is(err, flag.ErrHelp) {
-			fmt.Fprintln(os.Stderr, "kaleads:", err)
+		if errors.Is(err, flag.ErrHelp) {
+			return // -h: the usage was printed
 		}
+		fmt.Fprintln(os.Stderr, "kaleads:", err)
 		os.Exit(1)
 	}
 }
@@ -60,12 +64,19 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return cmdUpload(ctx, rest, stdout, stderr)
 	case "sweep":
 		return cmdSweep(ctx, rest, stdout, stderr)
+	case "retry":
+		return cmdRetry(ctx, rest, stdout, stderr)
+	case "serve":
+		return cmdServe(ctx, rest, stdout, stderr)
+	case "version", "--version", "-version":
+		fmt.Fprintln(stdout, "kaleads", version())
+		return nil
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return nil
 	default:
 		fmt.Fprint(stderr, usage)
-		return fmt.Errorf("unknown command %q (known: %s)", cmd, strings.Join([]string{"generate", "sim", "migrate", "client", "upload", "sweep", "help"}, ", "))
+		return fmt.Errorf("unknown command %q (known: %s)", cmd, strings.Join([]string{"generate", "sim", "migrate", "client", "upload", "sweep", "retry", "serve", "help", "version"}, ", "))
 	}
 }
 
@@ -73,4 +84,33 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 // the summary carry the rest).
 func cliLogger(w io.Writer) *slog.Logger {
 	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: slog.LevelWarn}))
+}
+
+// version is the module version, or the VCS revision the binary was built
+// from.
+func version() string {
+	bi, ok := debug.ReadBuildInfo()
+	if !ok {
+		return "(unknown)"
+	}
+	v := bi.Main.Version
+	rev, dirty := "", false
+	for _, s := range bi.Settings {
+		switch s.Key {
+		case "vcs.revision":
+			rev = s.Value
+		case "vcs.modified":
+			dirty = s.Value == "true"
+		}
+	}
+	if rev != "" {
+		if len(rev) > 12 {
+			rev = rev[:12]
+		}
+		v += " " + rev
+		if dirty {
+			v += "+dirty"
+		}
+	}
+	return v
 }

@@ -3,6 +3,8 @@ package main
 import (
 	"bytes"
 	"context"
+	"errors"
+	"flag"
 	"os"
 	"path/filepath"
 	"strings"
@@ -42,12 +44,31 @@ func TestCommandErrors(t *testing.T) {
 		{[]string{"generate"}, "--client and --contacts required"},
 		{[]string{"generate", "--client", "nowhere", "--contacts", "x.csv"}, "pci.md: required file is missing"},
 		{[]string{"generate", "--client", "../../examples/prospectia", "--contacts", "missing.csv"}, "missing.csv"},
+		{[]string{"generate", "--batch", "b", "--out", "x", "--limit", "3"}, "--limit, --out cannot be used with --batch"},
+		{[]string{"generate", "--client", "../../examples/prospectia", "--contacts", "testdata/all_bad.csv", "--out", "OUT", "--quiet"}, "every row of testdata/all_bad.csv was rejected"},
+		{[]string{"retry"}, "usage: kaleads retry --batch ID | --contact ID"},
 	}
 	for _, tt := range tests {
+		for i, a := range tt.args {
+			if a == "OUT" {
+				tt.args[i] = t.TempDir()
+			}
+		}
 		var stdout, stderr bytes.Buffer
 		err := run(context.Background(), tt.args, &stdout, &stderr)
 		if err == nil || !strings.Contains(err.Error(), tt.want) {
 			t.Errorf("%v: got %v, want %q", tt.args, err, tt.want)
 		}
+	}
+}
+
+func TestHelpAndVersion(t *testing.T) {
+	var stdout, stderr bytes.Buffer
+	if err := run(context.Background(), []string{"generate", "-h"}, &stdout, &stderr); !errors.Is(err, flag.ErrHelp) || !strings.Contains(stderr.String(), "-batch") {
+		t.Errorf("generate -h: %v, usage %q", err, stderr.String())
+	}
+	stdout.Reset()
+	if err := run(context.Background(), []string{"--version"}, &stdout, &stderr); err != nil || !strings.HasPrefix(stdout.String(), "kaleads ") {
+		t.Errorf("--version: %v %q", err, stdout.String())
 	}
 }

@@ -32,6 +32,9 @@ type RunOptions struct {
 	Poll time.Duration
 	// OnDone is called after each contact, from the contact's goroutine.
 	OnDone func(Outcome)
+	// Grace is how long contacts in flight may still run once ctx ends
+	// (graceful shutdown) before they are cancelled and given back.
+	Grace time.Duration
 }
 
 // Stats counts what a claim loop did.
@@ -76,6 +79,18 @@ func (w *Worker) Run(ctx context.Context, o RunOptions) (Stats, error) {
 		}
 	}
 	defer func() { wg.Wait() }()
+	// Contacts in flight outlive ctx by Grace.
+	pctx, pcancel := context.WithCancel(context.WithoutCancel(ctx))
+	defer pcancel()
+	stopGrace := context.AfterFunc(ctx, func() {
+		if o.Grace <= 0 {
+			pcancel()
+			return
+		}
+		t := time.AfterFunc(o.Grace, pcancel)
+		context.AfterFunc(pctx, func() { t.Stop() })
+	})
+	defer stopGrace()
 
 	wait := func(d time.Duration) bool { // false when ctx ended
 		t := time.NewTimer(d)
@@ -142,7 +157,7 @@ func (w *Worker) Run(ctx context.Context, o RunOptions) (Stats, error) {
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
-				out := w.Process(ctx, c)
+				out := w.Process(pctx, c)
 				mu.Lock()
 				inflight--
 				switch {
