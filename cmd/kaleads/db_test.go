@@ -10,6 +10,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/kaleads/kaleads/shared/storage/storagetest"
 	"github.com/kaleads/kaleads/shared/store/storetest"
 )
 
@@ -152,5 +153,27 @@ func TestDatabaseURLRequired(t *testing.T) {
 	var stdout, stderr bytes.Buffer
 	if err := run(context.Background(), []string{"migrate"}, &stdout, &stderr); err == nil || !strings.Contains(err.Error(), "DATABASE_URL is not set") {
 		t.Errorf("got %v", err)
+	}
+}
+
+// client add --storage uploads the context files to the Storage bucket.
+func TestClientAddToStorage(t *testing.T) {
+	t.Setenv("DATABASE_URL", storetest.URL(t))
+	fake, _ := storagetest.New(t, "service-key", true)
+	t.Setenv(envSupabaseURL, fake.URL)
+	t.Setenv(envSupabaseKey, "service-key")
+	var stdout, stderr bytes.Buffer
+	if err := run(context.Background(), []string{"client", "add", "../../examples/prospectia", "--name", "Acme", "--storage"}, &stdout, &stderr); err != nil {
+		t.Fatal(err)
+	}
+	id := regexp.MustCompile(`client "Acme" \(([0-9a-f-]{36})\)`).FindStringSubmatch(stdout.String())
+	if id == nil || !strings.Contains(stdout.String(), "uploaded to Supabase Storage clients/"+id[1]) {
+		t.Fatalf("client add --storage: %q", stdout.String())
+	}
+	for _, name := range []string{"pci.md", "competitors.json", "case_studies/appelia.md", "template.md"} {
+		got, ok := fake.Object("clients/" + id[1] + "/" + name)
+		if want := mustRead(t, "../../examples/prospectia/"+name); !ok || string(got) != want {
+			t.Errorf("%s in Storage: %v, %d bytes, want %d", name, ok, len(got), len(want))
+		}
 	}
 }

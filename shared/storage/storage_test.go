@@ -2,7 +2,6 @@ package storage_test
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -11,145 +10,19 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
-	"sort"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/kaleads/kaleads/shared/clientctx"
 	"github.com/kaleads/kaleads/shared/storage"
+	"github.com/kaleads/kaleads/shared/storage/storagetest"
 )
-
-// fake follows the documented Storage endpoints: GET /object/{bucket}/{path}
-// (download), POST /object/list/{bucket} ({prefix, limit, offset, sortBy}),
-// POST /object/{bucket}/{path} (upload, x-upsert). Missing objects get
-// Supabase's answer: HTTP 400 with statusCode "404" in the body.
-type fake struct {
-	key    string
-	bearer bool   // whether Authorization: Bearer <key> is expected
-	url    string // the server's
-
-	mu       sync.Mutex
-	objects  map[string][]byte // bucket/path -> content
-	types    map[string]string // bucket/path -> content type
-	lists    atomic.Int64
-	problems []string
-}
-
-func newFake(t *testing.T, key string, bearer bool) (*fake, *storage.Client) {
-	f := &fake{key: key, bearer: bearer, objects: map[string][]byte{}, types: map[string]string{}}
-	mux := http.NewServeMux()
-	mux.HandleFunc("GET /storage/v1/object/{bucket}/{path...}", f.download)
-	mux.HandleFunc("POST /storage/v1/object/list/{bucket}", f.list)
-	mux.HandleFunc("POST /storage/v1/object/{bucket}/{path...}", f.upload)
-	srv := httptest.NewServer(f.auth(mux))
-	t.Cleanup(srv.Close)
-	f.url = srv.URL
-	c, err := storage.New(srv.URL, key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return f, c
-}
-
-func writeJSON(w http.ResponseWriter, status int, v any) {
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(status)
-	_ = json.NewEncoder(w).Encode(v)
-}
-
-func (f *fake) auth(next http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		auth := r.Header.Get("Authorization")
-		if r.Header.Get("apikey") != f.key || (f.bearer && auth != "Bearer "+f.key) || (!f.bearer && auth != "") {
-			writeJSON(w, http.StatusBadRequest, map[string]string{"statusCode": "403", "error": "Unauthorized", "message": "Invalid Compact JWS"})
-			return
-		}
-		next.ServeHTTP(w, r)
-	})
-}
-
-func (f *fake) download(w http.ResponseWriter, r *http.Request) {
-	f.mu.Lock()
-	b, ok := f.objects[r.PathValue("bucket")+"/"+r.PathValue("path")]
-	f.mu.Unlock()
-	if !ok {
-		writeJSON(w, http.StatusBadRequest, map[string]string{"statusCode": "404", "error": "not_found", "message": "Object not found"})
-		return
-	}
-	_, _ = w.Write(b)
-}
-
-func (f *fake) upload(w http.ResponseWriter, r *http.Request) {
-	key := r.PathValue("bucket") + "/" + r.PathValue("path")
-	b, _ := io.ReadAll(r.Body)
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	if _, exists := f.objects[key]; exists && r.Header.Get("x-upsert") != "true" {
-		writeJSON(w, http.StatusBadRequest, map[string]string{"statusCode": "409", "error": "Duplicate", "message": "The resource already exists"})
-		return
-	}
-	f.objects[key] = b
-	f.types[key] = r.Header.Get("Content-Type")
-	writeJSON(w, http.StatusOK, map[string]string{"Key": key, "Id": "3f2504e0-4f89-41d3-9a0c-0305e82c3301"})
-}
-
-func (f *fake) list(w http.ResponseWriter, r *http.Request) {
-	f.lists.Add(1)
-	var req struct {
-		Prefix string `json:"prefix"`
-		Limit  int    `json:"limit"`
-		Offset int    `json:"offset"`
-		SortBy struct {
-			Column, Order string
-		} `json:"sortBy"`
-	}
-	if err := json.NewDecoder(r.Body).Decode(&req); err != nil || req.Limit <= 0 || req.SortBy.Column != "name" {
-		f.mu.Lock()
-		f.problems = append(f.problems, fmt.Sprintf("bad list request %+v %v", req, err))
-		f.mu.Unlock()
-		writeJSON(w, http.StatusBadRequest, map[string]string{"statusCode": "400", "error": "invalid", "message": "bad body"})
-		return
-	}
-	bucket := r.PathValue("bucket") + "/"
-	prefix := strings.Trim(req.Prefix, "/")
-	if prefix != "" {
-		prefix += "/"
-	}
-	seen := map[string]bool{}
-	type entry struct {
-		Name     string         `json:"name"`
-		ID       *string        `json:"id"`
-		Metadata map[string]any `json:"metadata"`
-	}
-	var entries []entry
-	f.mu.Lock()
-	for k, b := range f.objects {
-		rest, ok := strings.CutPrefix(k, bucket+prefix)
-		if !ok {
-			continue
-		}
-		if dir, _, nested := strings.Cut(rest, "/"); nested {
-			if !seen[dir] {
-				seen[dir] = true
-				entries = append(entries, entry{Name: dir})
-			}
-			continue
-		}
-		id := "id-" + rest
-		entries = append(entries, entry{Name: rest, ID: &id, Metadata: map[string]any{"size": len(b)}})
-	}
-	f.mu.Unlock()
-	sort.Slice(entries, func(i, j int) bool { return entries[i].Name < entries[j].Name })
-	from, to := min(req.Offset, len(entries)), min(req.Offset+req.Limit, len(entries))
-	writeJSON(w, http.StatusOK, entries[from:to])
-}
 
 func TestSourceRoundTripLoadsContext(t *testing.T) {
 	ctx := context.Background()
-	_, c := newFake(t, "service-role-jwt", true)
+	_, c := storagetest.New(t, "service-role-jwt", true)
 	dir := "../store/testdata/client"
 	src := c.ClientSource("6b1f0c1e-0000-4000-8000-00000000000a")
 	err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
@@ -198,15 +71,15 @@ func TestAuthHeaders(t *testing.T) {
 		key    string
 		bearer bool
 	}{{"eyJhbGciOiJIUzI1NiJ9.legacy.service_role", true}, {"sb_secret_abc123", false}} {
-		f, c := newFake(t, tt.key, tt.bearer)
-		f.objects["clients/a/pci.md"] = []byte("PCI")
+		f, c := storagetest.New(t, tt.key, tt.bearer)
+		f.Put("clients/a/pci.md", []byte("PCI"))
 		if b, err := c.Download(ctx, "clients", "a/pci.md"); err != nil || string(b) != "PCI" {
 			t.Errorf("key %s: %q %v", tt.key, b, err)
 		}
 	}
 	// A wrong key: the error carries the status and the server's message.
-	f, _ := newFake(t, "right", true)
-	bad, err := storage.New(f.url, "wrong")
+	f, _ := storagetest.New(t, "right", true)
+	bad, err := storage.New(f.URL, "wrong")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -301,11 +174,11 @@ func TestTimeoutAndCancel(t *testing.T) {
 
 func TestListPages(t *testing.T) {
 	ctx := context.Background()
-	f, c := newFake(t, "k", true)
+	f, c := storagetest.New(t, "k", true)
 	for i := 0; i < 230; i++ {
-		f.objects[fmt.Sprintf("clients/x/case_studies/%03d.md", i)] = []byte("x")
+		f.Put(fmt.Sprintf("clients/x/case_studies/%03d.md", i), []byte("x"))
 	}
-	f.objects["clients/x/case_studies/sub/deeper.md"] = []byte("x")
+	f.Put("clients/x/case_studies/sub/deeper.md", []byte("x"))
 	objs, err := c.List(ctx, "clients", "x/case_studies")
 	if err != nil {
 		t.Fatal(err)
@@ -313,17 +186,17 @@ func TestListPages(t *testing.T) {
 	if len(objs) != 231 || objs[0].Name != "000.md" || objs[0].Size != 1 || !objs[230].IsFolder() {
 		t.Errorf("listed %d entries, first %+v, last %+v", len(objs), objs[0], objs[len(objs)-1])
 	}
-	if n := f.lists.Load(); n != 3 {
+	if n := f.Lists(); n != 3 {
 		t.Errorf("%d list requests for 231 entries, want 3 pages of 100", n)
 	}
-	if len(f.problems) > 0 {
-		t.Error(f.problems)
+	if p := f.Problems(); len(p) > 0 {
+		t.Error(p)
 	}
 }
 
 func TestUploadUpsertAndNames(t *testing.T) {
 	ctx := context.Background()
-	f, c := newFake(t, "k", true)
+	f, c := storagetest.New(t, "k", true)
 	name := "x/case_studies/étude #1 ?.md"
 	if err := c.Upload(ctx, "clients", name, []byte("v1"), "", false); err != nil {
 		t.Fatal(err)
@@ -338,7 +211,7 @@ func TestUploadUpsertAndNames(t *testing.T) {
 	if b, err := c.Download(ctx, "clients", name); err != nil || string(b) != "v3" {
 		t.Errorf("download %q: %q %v", name, b, err)
 	}
-	if ct := f.types["clients/"+name]; !strings.HasPrefix(ct, "text/markdown") {
+	if ct := f.ContentType("clients/" + name); !strings.HasPrefix(ct, "text/markdown") {
 		t.Errorf("content type %q", ct)
 	}
 	for _, bad := range []string{"../other/pci.md", "/abs.md", "a//b.md", ""} {
@@ -353,7 +226,7 @@ func TestUploadUpsertAndNames(t *testing.T) {
 
 func TestConcurrentUse(t *testing.T) {
 	ctx := context.Background()
-	_, c := newFake(t, "k", true)
+	_, c := storagetest.New(t, "k", true)
 	src := c.ClientSource("c")
 	var wg sync.WaitGroup
 	errs := make(chan error, 16)

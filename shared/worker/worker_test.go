@@ -18,6 +18,7 @@ import (
 	"github.com/kaleads/kaleads/shared/email"
 	"github.com/kaleads/kaleads/shared/queue"
 	"github.com/kaleads/kaleads/shared/scrape"
+	"github.com/kaleads/kaleads/shared/storage/storagetest"
 	"github.com/kaleads/kaleads/shared/store"
 	"github.com/kaleads/kaleads/shared/store/storetest"
 	"github.com/kaleads/kaleads/shared/worker"
@@ -369,5 +370,39 @@ func TestSQSHandler(t *testing.T) {
 	}
 	if st, _, _ := f.contact(t, late); st != "pending" {
 		t.Errorf("late contact %s, want still pending", st)
+	}
+}
+
+// The context can come from Supabase Storage (bucket clients/{client_id}/)
+// instead of the database's copies.
+func TestContextFromStorage(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	f := setup(t)
+	fake, client := storagetest.New(t, "service-key", true)
+	src := client.ClientSource(f.client.ID)
+	for _, name := range f.client.Files {
+		data, err := os.ReadFile(example + "/" + name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := src.Put(ctx, name, data); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// The database's copy is broken: only Storage can give a good context.
+	if _, err := f.st.Pool().Exec(ctx, `update client_context_files set content = 'broken' where name = 'competitors.json'`); err != nil {
+		t.Fatal(err)
+	}
+	w := f.worker(t, nil, func(c *worker.Config) {
+		c.Contexts = func(id string) clientctx.Source { return client.ClientSource(id) }
+	})
+	id := f.insert(t, "s@voxaly.example", "Voxaly", "https://www.voxaly.example")
+	out, err := w.ProcessContact(ctx, id)
+	if err != nil || out.Status != store.StatusCompleted {
+		t.Fatalf("outcome %+v (%v)", out, err)
+	}
+	if fake.Lists() == 0 {
+		t.Error("the case studies were not listed from Storage")
 	}
 }

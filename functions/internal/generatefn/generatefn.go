@@ -12,8 +12,10 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 
 	"github.com/kaleads/kaleads/functions/internal/setup"
+	"github.com/kaleads/kaleads/shared/clientctx"
 	"github.com/kaleads/kaleads/shared/llm"
 	"github.com/kaleads/kaleads/shared/scrape"
+	"github.com/kaleads/kaleads/shared/storage"
 	"github.com/kaleads/kaleads/shared/store"
 	"github.com/kaleads/kaleads/shared/worker"
 )
@@ -66,7 +68,27 @@ func New(ctx context.Context, env setup.Env, opts ...setup.Option) (Handler, *se
 	if err != nil {
 		return nil, s, fmt.Errorf("%s: open the database: %w", dbVar(env), err)
 	}
+	var contexts func(string) clientctx.Source
+	switch src := strings.TrimSpace(env(setup.EnvContextSource)); src {
+	case "", "db":
+	case "storage":
+		key, err := s.Secret(ctx, setup.EnvSupabaseKey, setup.EnvSupabaseKeyARN)
+		if err != nil {
+			st.Close()
+			return nil, s, err
+		}
+		sc, err := storage.New(env(setup.EnvSupabaseURL), key)
+		if err != nil {
+			st.Close()
+			return nil, s, fmt.Errorf("%s: %w", setup.EnvSupabaseURL, err)
+		}
+		contexts = func(id string) clientctx.Source { return sc.ClientSource(id) }
+	default:
+		st.Close()
+		return nil, s, fmt.Errorf("%s=%q: want db or storage", setup.EnvContextSource, src)
+	}
 	w, err := worker.New(worker.Config{
+		Contexts:       contexts,
 		Store:          st,
 		Engine:         engine,
 		Scraper:        scrape.New(scrape.Options{}),

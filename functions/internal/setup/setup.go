@@ -45,7 +45,14 @@ const (
 	EnvOpenAIKey        = "OPENAI_API_KEY"
 	EnvOpenAIKeyARN     = "OPENAI_API_KEY_SECRET_ARN"
 	EnvEngine           = "KALEADS_ENGINE"
-	EnvLogLevel         = "AWS_LAMBDA_LOG_LEVEL"
+	// KALEADS_CONTEXT_SOURCE=storage reads clients' context files from
+	// Supabase Storage (SUPABASE_URL, and SUPABASE_SERVICE_ROLE_KEY or its
+	// secret's ARN) instead of the database's copies.
+	EnvContextSource  = "KALEADS_CONTEXT_SOURCE"
+	EnvSupabaseURL    = "SUPABASE_URL"
+	EnvSupabaseKey    = "SUPABASE_SERVICE_ROLE_KEY"
+	EnvSupabaseKeyARN = "SUPABASE_SERVICE_ROLE_KEY_SECRET_ARN"
+	EnvLogLevel       = "AWS_LAMBDA_LOG_LEVEL"
 )
 
 // InitTimeout bounds the whole init: loading the AWS configuration,
