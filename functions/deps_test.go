@@ -21,9 +21,21 @@ func TestSweepDependencies(t *testing.T) {
 	checkDeps(t, "sweep")
 }
 
+// Packages that only store, print or sweep emails know the domain types,
+// not the engine (ARCHITECTURE.md, "Who may import whom").
+func TestReadersDoNotLinkTheEngine(t *testing.T) {
+	t.Parallel()
+	for _, pkg := range []string{"../shared/store", "../shared/output", "../shared/sweep", "../shared/email"} {
+		checkDeps(t, pkg, "github.com/kaleads/kaleads/shared/agents")
+	}
+}
+
 func checkDeps(t *testing.T, fn string, alsoBanned ...string) {
 	t.Helper()
-	cmd := exec.Command(goTool(), "list", "-deps", "-tags", "lambda.norpc", "./"+fn)
+	if !strings.HasPrefix(fn, ".") {
+		fn = "./" + fn
+	}
+	cmd := exec.Command(goTool(), "list", "-deps", "-tags", "lambda.norpc", fn)
 	cmd.Env = append(os.Environ(), "GOOS=linux", "GOARCH=arm64", "CGO_ENABLED=0")
 	out, err := cmd.Output()
 	if err != nil {

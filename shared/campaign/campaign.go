@@ -14,6 +14,7 @@ import (
 	"github.com/kaleads/kaleads/shared/agents"
 	"github.com/kaleads/kaleads/shared/clientctx"
 	"github.com/kaleads/kaleads/shared/contacts"
+	"github.com/kaleads/kaleads/shared/email"
 	"github.com/kaleads/kaleads/shared/output"
 	"github.com/kaleads/kaleads/shared/pipeline"
 	"github.com/kaleads/kaleads/shared/scrape"
@@ -38,7 +39,7 @@ type Options struct {
 
 // Outcome of a run.
 type Outcome struct {
-	Summary   pipeline.Summary
+	Summary   email.Summary
 	Read      int // data rows read from the CSV
 	Rejected  int // rows rejected (in errors.csv)
 	OutDir    string

@@ -8,6 +8,8 @@
 package email
 
 import (
+	"time"
+
 	"github.com/kaleads/kaleads/shared/contacts"
 )
 
@@ -180,4 +182,34 @@ type Provenance struct {
 	ContextHash     string            `json:"context_hash"`
 	Engine          string            `json:"engine"`
 	AgentVersions   map[string]string `json:"agent_versions"` // agent -> engine version (model + prompt hash)
+}
+
+// Summary is a campaign run's outcome, for the CLI summary and the report.
+type Summary struct {
+	Contacts     int           `json:"contacts"` // contacts processed (accepted rows)
+	Generated    int           `json:"generated"`
+	Failed       int           `json:"failed"`
+	AvgQuality   float64       `json:"avg_quality"`
+	CacheHits    int64         `json:"cache_hits"`
+	CacheMisses  int64         `json:"cache_misses"`
+	Usage        Usage         `json:"usage"`
+	Wall         time.Duration `json:"wall_ns"`
+	P50, P95     time.Duration `json:"-"`
+	StoppedEarly string        `json:"stopped_early,omitempty"` // why the run stopped before the end
+}
+
+// SuccessRate is generated / contacts.
+func (s Summary) SuccessRate() float64 {
+	if s.Contacts == 0 {
+		return 0
+	}
+	return float64(s.Generated) / float64(s.Contacts)
+}
+
+// CacheHitRate is the share of agent answers reused from the cache.
+func (s Summary) CacheHitRate() float64 {
+	if s.CacheHits+s.CacheMisses == 0 {
+		return 0
+	}
+	return float64(s.CacheHits) / float64(s.CacheHits+s.CacheMisses)
 }

@@ -20,7 +20,6 @@ import (
 
 	"github.com/kaleads/kaleads/shared/contacts"
 	"github.com/kaleads/kaleads/shared/email"
-	"github.com/kaleads/kaleads/shared/pipeline"
 )
 
 // File names inside the output directory.
@@ -148,7 +147,7 @@ type ReportInfo struct {
 }
 
 // Close flushes everything and writes report.html.
-func (w *Writer) Close(s pipeline.Summary, info ReportInfo) error {
+func (w *Writer) Close(s email.Summary, info ReportInfo) error {
 	w.emailCSV.Flush()
 	w.errCSV.Flush()
 	errs := []error{w.jsonlBuf.Flush(), w.emailCSV.Error(), w.errCSV.Error()}
@@ -159,7 +158,7 @@ func (w *Writer) Close(s pipeline.Summary, info ReportInfo) error {
 		bw := bufio.NewWriter(f)
 		err = reportTmpl.Execute(bw, struct {
 			Info    ReportInfo
-			Summary pipeline.Summary
+			Summary email.Summary
 			Results []email.Result
 		}{info, s, w.report})
 		errs = append(errs, err, bw.Flush(), f.Close())

@@ -11,7 +11,6 @@ import (
 
 	"github.com/kaleads/kaleads/shared/contacts"
 	"github.com/kaleads/kaleads/shared/email"
-	"github.com/kaleads/kaleads/shared/pipeline"
 )
 
 func TestSafeCell(t *testing.T) {
@@ -68,7 +67,7 @@ func TestWriter(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	if err := w.Close(pipeline.Summary{Contacts: 3, Generated: 2, Failed: 1}, ReportInfo{Client: "acme", GeneratedAt: time.Unix(0, 0).UTC()}); err != nil {
+	if err := w.Close(email.Summary{Contacts: 3, Generated: 2, Failed: 1}, ReportInfo{Client: "acme", GeneratedAt: time.Unix(0, 0).UTC()}); err != nil {
 		t.Fatal(err)
 	}
 

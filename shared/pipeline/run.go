@@ -17,41 +17,11 @@ type RunOptions struct {
 	Progress    func(done, total int) // called after each contact, from one goroutine at a time
 }
 
-// Summary is a run's outcome, for the CLI summary and report.
-type Summary struct {
-	Contacts     int           `json:"contacts"` // contacts processed (accepted rows)
-	Generated    int           `json:"generated"`
-	Failed       int           `json:"failed"`
-	AvgQuality   float64       `json:"avg_quality"`
-	CacheHits    int64         `json:"cache_hits"`
-	CacheMisses  int64         `json:"cache_misses"`
-	Usage        email.Usage   `json:"usage"`
-	Wall         time.Duration `json:"wall_ns"`
-	P50, P95     time.Duration `json:"-"`
-	StoppedEarly string        `json:"stopped_early,omitempty"` // why the run stopped before the end
-}
-
-// SuccessRate is generated / contacts.
-func (s Summary) SuccessRate() float64 {
-	if s.Contacts == 0 {
-		return 0
-	}
-	return float64(s.Generated) / float64(s.Contacts)
-}
-
-// CacheHitRate is the share of agent answers reused from the cache.
-func (s Summary) CacheHitRate() float64 {
-	if s.CacheHits+s.CacheMisses == 0 {
-		return 0
-	}
-	return float64(s.CacheHits) / float64(s.CacheHits+s.CacheMisses)
-}
-
 // Run processes contacts concurrently and calls emit once per contact, in
 // input order, from one goroutine. When ctx is cancelled or a fatal error
 // stops the run, the results already made are still emitted (so finished
 // emails are written), and the returned error says why it stopped.
-func (p *Pipeline) Run(ctx context.Context, cs []contacts.Contact, opts RunOptions, emit func(email.Result) error) (Summary, error) {
+func (p *Pipeline) Run(ctx context.Context, cs []contacts.Contact, opts RunOptions, emit func(email.Result) error) (email.Summary, error) {
 	start := time.Now()
 	if opts.Concurrency <= 0 {
 		opts.Concurrency = 8
@@ -93,7 +63,7 @@ func (p *Pipeline) Run(ctx context.Context, cs []contacts.Contact, opts RunOptio
 	}()
 	go func() { wg.Wait(); close(out) }()
 
-	var s Summary
+	var s email.Summary
 	var durations []time.Duration
 	var emitErr error
 	qualitySum := 0
