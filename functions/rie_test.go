@@ -118,7 +118,10 @@ func startEmulator(t *testing.T, bootstrap string, env map[string]string) *emula
 	for attempt := 0; attempt < 3; attempt++ {
 		addr := freeAddr(t)
 		out := &lockedBuffer{}
-		cmd := exec.Command(bin, "--runtime-interface-emulator-address", addr, "--log-level", "error", bootstrap)
+		// Both of the emulator's ports on free loopback ports: the Runtime
+		// API defaults to 127.0.0.1:9001, which parallel tests would share.
+		cmd := exec.Command(bin, "--runtime-interface-emulator-address", addr, "--runtime-api-address", freeAddr(t),
+			"--log-level", "error", bootstrap)
 		cmd.Env = []string{"PATH=/usr/bin:/bin", "HOME=" + t.TempDir(), "AWS_LAMBDA_FUNCTION_TIMEOUT=60", "AWS_LAMBDA_FUNCTION_MEMORY_SIZE=1024", "AWS_EC2_METADATA_DISABLED=true"}
 		for k, v := range env {
 			cmd.Env = append(cmd.Env, k+"="+v)

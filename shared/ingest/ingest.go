@@ -25,6 +25,8 @@ import (
 	"log/slog"
 	"net/http"
 	"time"
+
+	"github.com/kaleads/kaleads/shared/queue"
 )
 
 const (
@@ -198,7 +200,7 @@ func recordID(raw json.RawMessage) (string, error) {
 	if err := json.Unmarshal(v, &id); err != nil {
 		return "", errors.New("record.id is not a string")
 	}
-	if !isUUID(id) {
+	if !queue.IsUUID(id) {
 		return "", fmt.Errorf("record.id %q is not a UUID", clip(id))
 	}
 	return id, nil
@@ -209,29 +211,6 @@ func reply(w http.ResponseWriter, status int, key, value string) {
 	w.Header().Set("Cache-Control", "no-store")
 	w.WriteHeader(status)
 	_ = json.NewEncoder(w).Encode(map[string]string{key: value})
-}
-
-// isUUID reports whether s is a UUID in its text form. (A copy of
-// queue.IsUUID: ingest does not link the SQS client, so a server can use it
-// with another Enqueuer.)
-func isUUID(s string) bool {
-	if len(s) != 36 {
-		return false
-	}
-	for i := 0; i < 36; i++ {
-		c := s[i]
-		switch i {
-		case 8, 13, 18, 23:
-			if c != '-' {
-				return false
-			}
-		default:
-			if !('0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F') {
-				return false
-			}
-		}
-	}
-	return true
 }
 
 func clip(s string) string {

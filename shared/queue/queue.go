@@ -1,5 +1,5 @@
-// Package queue is the message format of the enrichment queue and a sender
-// over Amazon SQS.
+// Package queue is the message format of the enrichment queue (the SQS
+// sender is in queue/sqsqueue, so readers of messages do not link the AWS SDK).
 //
 // A message names one contact of public.contacts_to_enrich by its id and
 // nothing else: the consumer re-reads (and claims) the row from the database,

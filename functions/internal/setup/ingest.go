@@ -5,7 +5,7 @@ import (
 	"net/http"
 
 	"github.com/kaleads/kaleads/shared/ingest"
-	"github.com/kaleads/kaleads/shared/queue"
+	"github.com/kaleads/kaleads/shared/queue/sqsqueue"
 )
 
 // Ingest builds the webhook handler of the ingest function: the webhook
@@ -26,5 +26,5 @@ func Ingest(ctx context.Context, env Env, opts ...Option) (http.Handler, *Setup,
 	if err != nil {
 		return nil, s, err
 	}
-	return ingest.New(secret, queue.NewSQS(s.SQS(), queueURL), s.Log), s, nil
+	return ingest.New(secret, sqsqueue.New(s.SQS(), queueURL), s.Log), s, nil
 }

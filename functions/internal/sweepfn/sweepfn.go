@@ -9,7 +9,7 @@ import (
 	"fmt"
 
 	"github.com/kaleads/kaleads/functions/internal/setup"
-	"github.com/kaleads/kaleads/shared/queue"
+	"github.com/kaleads/kaleads/shared/queue/sqsqueue"
 	"github.com/kaleads/kaleads/shared/store"
 	"github.com/kaleads/kaleads/shared/sweep"
 )
@@ -41,7 +41,7 @@ func New(ctx context.Context, env setup.Env, opts ...setup.Option) (Handler, *se
 	if err != nil {
 		return nil, s, fmt.Errorf("open the database (DATABASE_URL / DATABASE_URL_SECRET_ARN): %w", err)
 	}
-	sw, err := sweep.New(sweep.Config{Store: st, Queue: queue.NewSQS(s.SQS(), queueURL), Log: s.Log})
+	sw, err := sweep.New(sweep.Config{Store: st, Queue: sqsqueue.New(s.SQS(), queueURL), Log: s.Log})
 	if err != nil {
 		st.Close()
 		return nil, s, err

@@ -1,4 +1,6 @@
-package queue
+// Package sqsqueue sends queue messages (package queue's format) to Amazon
+// Sender.
+package sqsqueue
 
 import (
 	"context"
@@ -10,41 +12,42 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	"github.com/aws/aws-sdk-go-v2/service/sqs/types"
+	"github.com/kaleads/kaleads/shared/queue"
 )
 
-// BatchSize is the most messages one SendMessageBatch call carries (an SQS
+// BatchSize is the most messages one SendMessageBatch call carries (an Sender
 // limit).
 const BatchSize = 10
 
-// SQSAPI is the part of the SQS client that SQS uses; *sqs.Client
+// API is the part of the Sender client that Sender uses; *sqs.Client
 // satisfies it.
-type SQSAPI interface {
+type API interface {
 	SendMessageBatch(ctx context.Context, in *sqs.SendMessageBatchInput, optFns ...func(*sqs.Options)) (*sqs.SendMessageBatchOutput, error)
 }
 
-// SQS sends contact ids to one SQS queue. It is safe for concurrent use.
-type SQS struct {
-	client   SQSAPI
+// Sender sends contact ids to one Sender queue. It is safe for concurrent use.
+type Sender struct {
+	client   API
 	queueURL string
 }
 
-// NewSQS returns a sender to the queue at queueURL.
-func NewSQS(client SQSAPI, queueURL string) *SQS {
-	return &SQS{client: client, queueURL: queueURL}
+// New returns a sender to the queue at queueURL.
+func New(client API, queueURL string) *Sender {
+	return &Sender{client: client, queueURL: queueURL}
 }
 
 // Failure is one contact that was not enqueued.
 type Failure struct {
 	ContactID string
-	// Code is the SQS error code of the entry, or "BadMessage" (not a UUID),
+	// Code is the Sender error code of the entry, or "BadMessage" (not a UUID),
 	// "RequestFailed" (the call failed), "NotTried" (the context ended
-	// first) or "Missing" (SQS answered neither success nor failure).
+	// first) or "Missing" (Sender answered neither success nor failure).
 	Code    string
 	Message string
 }
 
 // EnqueueError reports the contacts Enqueue did not send; the others were
-// sent. It unwraps to the request errors met (and ErrBadMessage for invalid
+// sent. It unwraps to the request errors met (and queue.ErrBadMessage for invalid
 // ids), so errors.Is(err, context.DeadlineExceeded) works.
 type EnqueueError struct {
 	Failed []Failure
@@ -71,7 +74,7 @@ func (e *EnqueueError) Error() string {
 		}
 	}
 	for _, err := range e.errs {
-		if !errors.Is(err, ErrBadMessage) {
+		if !errors.Is(err, queue.ErrBadMessage) {
 			fmt.Fprintf(&b, "; %v", err)
 		}
 	}
@@ -96,7 +99,7 @@ func (e *EnqueueError) FailedIDs() []string {
 // not (a partial failure is an error). Invalid ids are reported, not sent;
 // the other ids are still sent. After a cancelled context the remaining ids
 // are reported without being tried.
-func (q *SQS) Enqueue(ctx context.Context, contactIDs ...string) error {
+func (q *Sender) Enqueue(ctx context.Context, contactIDs ...string) error {
 	var fails []Failure
 	var errs []error
 	var bodies []entry
@@ -106,10 +109,10 @@ func (q *SQS) Enqueue(ctx context.Context, contactIDs ...string) error {
 			continue
 		}
 		seen[id] = true
-		body, err := Encode(id)
+		body, err := queue.Encode(id)
 		if err != nil {
 			fails = append(fails, Failure{ContactID: id, Code: "BadMessage", Message: "not a UUID"})
-			if len(errs) == 0 || !errors.Is(errs[0], ErrBadMessage) {
+			if len(errs) == 0 || !errors.Is(errs[0], queue.ErrBadMessage) {
 				errs = append(errs, err)
 			}
 			continue
@@ -142,9 +145,9 @@ func (q *SQS) Enqueue(ctx context.Context, contactIDs ...string) error {
 type entry struct{ id, body string }
 
 // send makes one SendMessageBatch call. Entry ids are the positions in the
-// chunk, so repeated or odd contact ids can never clash with SQS's rules on
+// chunk, so repeated or odd contact ids can never clash with Sender's rules on
 // entry ids.
-func (q *SQS) send(ctx context.Context, chunk []entry) (sent int, fails []Failure, err error) {
+func (q *Sender) send(ctx context.Context, chunk []entry) (sent int, fails []Failure, err error) {
 	in := &sqs.SendMessageBatchInput{QueueUrl: aws.String(q.queueURL)}
 	for i, e := range chunk {
 		in.Entries = append(in.Entries, types.SendMessageBatchRequestEntry{

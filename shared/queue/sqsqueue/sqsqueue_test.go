@@ -1,4 +1,4 @@
-package queue_test
+package sqsqueue_test
 
 import (
 	"context"
@@ -17,6 +17,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sqs/types"
 
 	"github.com/kaleads/kaleads/shared/queue"
+	"github.com/kaleads/kaleads/shared/queue/sqsqueue"
 	"github.com/kaleads/kaleads/shared/queue/sqstest"
 )
 
@@ -88,14 +89,14 @@ func TestEnqueueChunks(t *testing.T) {
 			t.Parallel()
 			f := &fakeSQS{}
 			all := ids(n)
-			if err := queue.NewSQS(f, queueURL).Enqueue(context.Background(), all...); err != nil {
+			if err := sqsqueue.New(f, queueURL).Enqueue(context.Background(), all...); err != nil {
 				t.Fatal(err)
 			}
 			if want := (n + 9) / 10; len(f.calls) != want {
 				t.Fatalf("%d calls, want %d", len(f.calls), want)
 			}
 			for _, c := range f.calls {
-				if len(c.Entries) > queue.BatchSize {
+				if len(c.Entries) > sqsqueue.BatchSize {
 					t.Fatalf("a call has %d entries", len(c.Entries))
 				}
 			}
@@ -110,7 +111,7 @@ func TestEnqueueDuplicatesSentOnce(t *testing.T) {
 	t.Parallel()
 	f := &fakeSQS{}
 	all := ids(3)
-	if err := queue.NewSQS(f, queueURL).Enqueue(context.Background(), all[0], all[1], all[0], all[2], all[1]); err != nil {
+	if err := sqsqueue.New(f, queueURL).Enqueue(context.Background(), all[0], all[1], all[0], all[2], all[1]); err != nil {
 		t.Fatal(err)
 	}
 	if got := sentIDs(t, f.calls); !slices.Equal(got, all) {
@@ -122,8 +123,8 @@ func TestEnqueuePartialFailure(t *testing.T) {
 	t.Parallel()
 	all := ids(23)
 	f := &fakeSQS{failID: map[string]bool{all[3]: true, all[17]: true}, drop: map[string]bool{all[21]: true}}
-	err := queue.NewSQS(f, queueURL).Enqueue(context.Background(), all...)
-	var ee *queue.EnqueueError
+	err := sqsqueue.New(f, queueURL).Enqueue(context.Background(), all...)
+	var ee *sqsqueue.EnqueueError
 	if !errors.As(err, &ee) {
 		t.Fatalf("err = %v, want *EnqueueError", err)
 	}
@@ -148,11 +149,11 @@ func TestEnqueueRequestError(t *testing.T) {
 	boom := errors.New("connection reset")
 	f := &fakeSQS{err: boom}
 	all := ids(12)
-	err := queue.NewSQS(f, queueURL).Enqueue(context.Background(), all...)
+	err := sqsqueue.New(f, queueURL).Enqueue(context.Background(), all...)
 	if !errors.Is(err, boom) {
 		t.Fatalf("err = %v, want it to wrap the request error", err)
 	}
-	var ee *queue.EnqueueError
+	var ee *sqsqueue.EnqueueError
 	if !errors.As(err, &ee) || !slices.Equal(ee.FailedIDs(), all) {
 		t.Fatalf("err = %#v, want every id failed", err)
 	}
@@ -165,7 +166,7 @@ func TestEnqueueBadIDs(t *testing.T) {
 	t.Parallel()
 	f := &fakeSQS{}
 	all := ids(2)
-	err := queue.NewSQS(f, queueURL).Enqueue(context.Background(), all[0], "not-a-uuid", all[1])
+	err := sqsqueue.New(f, queueURL).Enqueue(context.Background(), all[0], "not-a-uuid", all[1])
 	if !errors.Is(err, queue.ErrBadMessage) || !strings.Contains(err.Error(), "not-a-uuid") {
 		t.Fatalf("err = %v", err)
 	}
@@ -179,7 +180,7 @@ func TestEnqueueCancelled(t *testing.T) {
 	f := &fakeSQS{}
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
-	err := queue.NewSQS(f, queueURL).Enqueue(ctx, ids(15)...)
+	err := sqsqueue.New(f, queueURL).Enqueue(ctx, ids(15)...)
 	if !errors.Is(err, context.Canceled) {
 		t.Fatalf("err = %v", err)
 	}
@@ -209,8 +210,8 @@ func TestEnqueueRealClient(t *testing.T) {
 	srv.FailBody = func(body string) bool { return body == bad }
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	err := queue.NewSQS(realClient(srv.URL), queueURL).Enqueue(ctx, all...)
-	var ee *queue.EnqueueError
+	err := sqsqueue.New(realClient(srv.URL), queueURL).Enqueue(ctx, all...)
+	var ee *sqsqueue.EnqueueError
 	if !errors.As(err, &ee) || !slices.Equal(ee.FailedIDs(), []string{all[4]}) {
 		t.Fatalf("err = %v, want only %s failed", err, all[4])
 	}
@@ -244,7 +245,7 @@ func TestEnqueueRealClient(t *testing.T) {
 
 	// An error answer from the service fails every id of the call.
 	srv.Status.Store(403)
-	err = queue.NewSQS(realClient(srv.URL), queueURL).Enqueue(ctx, all[:3]...)
+	err = sqsqueue.New(realClient(srv.URL), queueURL).Enqueue(ctx, all[:3]...)
 	if !errors.As(err, &ee) || !slices.Equal(ee.FailedIDs(), all[:3]) {
 		t.Fatalf("err = %v, want the 3 ids failed", err)
 	}
