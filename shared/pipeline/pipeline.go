@@ -17,6 +17,8 @@ import (
 	"time"
 	"unicode"
 
+	lru "github.com/hashicorp/golang-lru/v2"
+
 	"github.com/kaleads/kaleads/shared/agents"
 	"github.com/kaleads/kaleads/shared/clientctx"
 	"github.com/kaleads/kaleads/shared/contacts"
@@ -80,7 +82,7 @@ func New(cfg Config) (*Pipeline, error) {
 		return nil, err
 	}
 	if cfg.Cache == nil {
-		cfg.Cache = NewMemoryCache()
+		cfg.Cache = NewMemoryCache(0)
 	}
 	return &Pipeline{cfg: cfg, plan: plan, inflight: map[string]*flight{}}, nil
 }
@@ -307,27 +309,38 @@ func companyKey(c contacts.Contact) string {
 	return "name:" + b.String()
 }
 
-// MemoryCache is an in-process Cache.
+// MemoryCache is an in-process Cache bounded in entries (least recently
+// used first out), so a long run or process does not grow with every
+// company it has seen.
 type MemoryCache struct {
-	mu sync.RWMutex
-	m  map[string]email.Answer
+	lru *lru.Cache[string, email.Answer]
 }
 
-// NewMemoryCache returns an empty in-process cache.
-func NewMemoryCache() *MemoryCache { return &MemoryCache{m: map[string]email.Answer{}} }
+// DefaultMemoryCacheSize is the number of answers NewMemoryCache keeps:
+// six agents for about 3,000 companies.
+const DefaultMemoryCacheSize = 20000
+
+// NewMemoryCache returns an empty in-process cache of size entries
+// (DefaultMemoryCacheSize when size ≤ 0).
+func NewMemoryCache(size int) *MemoryCache {
+	if size <= 0 {
+		size = DefaultMemoryCacheSize
+	}
+	c, _ := lru.New[string, email.Answer](size) // errors only for size ≤ 0
+	return &MemoryCache{lru: c}
+}
 
 // Get implements Cache.
 func (m *MemoryCache) Get(_ context.Context, key string) (email.Answer, bool, error) {
-	m.mu.RLock()
-	defer m.mu.RUnlock()
-	a, ok := m.m[key]
+	a, ok := m.lru.Get(key)
 	return a, ok, nil
 }
 
 // Put implements Cache.
 func (m *MemoryCache) Put(_ context.Context, key string, a email.Answer) error {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	m.m[key] = a
+	m.lru.Add(key, a)
 	return nil
 }
+
+// Len returns the number of answers kept.
+func (m *MemoryCache) Len() int { return m.lru.Len() }

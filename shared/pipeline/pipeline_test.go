@@ -282,3 +282,22 @@ func TestCancelKeepsFinishedResults(t *testing.T) {
 		t.Errorf("err %v, emitted %d, summary %d", err, emitted, sum.Contacts)
 	}
 }
+
+// The in-process answer cache keeps at most its size, most recent first.
+func TestMemoryCacheIsBounded(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	c := NewMemoryCache(2)
+	for _, k := range []string{"a", "b", "c"} {
+		c.Put(ctx, k, email.Answer{Agent: k})
+	}
+	if c.Len() != 2 {
+		t.Fatalf("%d answers kept, want 2", c.Len())
+	}
+	if _, ok, _ := c.Get(ctx, "a"); ok {
+		t.Error("the oldest answer was kept")
+	}
+	if a, ok, _ := c.Get(ctx, "c"); !ok || a.Agent != "c" {
+		t.Error("the newest answer was lost")
+	}
+}
