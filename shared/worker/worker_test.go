@@ -40,7 +40,7 @@ func setup(t *testing.T) *fixture {
 	return setupOn(t, storetest.Open(t))
 }
 
-func setupOn(t *testing.T, st *store.Store) *fixture {
+func setupOn(t testing.TB, st *store.Store) *fixture {
 	t.Helper()
 	ctx := context.Background()
 	c, err := st.AddClient(ctx, "Prospectia", clientctx.Dir(example))
@@ -63,7 +63,7 @@ func setupOn(t *testing.T, st *store.Store) *fixture {
 	return &fixture{st: st, client: c, tmpl: tp, scraper: sc}
 }
 
-func (f *fixture) worker(t *testing.T, e agents.Engine, mod func(*worker.Config)) *worker.Worker {
+func (f *fixture) worker(t testing.TB, e agents.Engine, mod func(*worker.Config)) *worker.Worker {
 	t.Helper()
 	if e == nil {
 		var err error
