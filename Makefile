@@ -3,7 +3,7 @@ GO      ?= go
 BIN     := bin/kaleads
 EXAMPLE := examples/prospectia
 
-.PHONY: all build cli lambdas demo test vet fmt-check bench fuzz clean \
+.PHONY: all build cli lambdas demo eval test vet fmt-check bench fuzz clean \
 	build-IngestFunction build-GenerateFunction build-SweepFunction
 
 all: build
@@ -45,6 +45,10 @@ demo: cli
 ## demo-errors: the same campaign over a CSV with bad rows, to see errors.csv
 demo-errors: cli
 	$(BIN) generate --client $(EXAMPLE) --contacts $(EXAMPLE)/contacts_bad.csv --sites $(EXAMPLE)/sites --out out/demo-errors
+
+## eval: the labelled evaluation set (examples/eval), offline engine: accuracy per split
+eval: cli
+	$(BIN) eval --set examples/eval --engine offline
 
 ## test: formatting, vet, and every test with the race detector
 test: fmt-check vet
