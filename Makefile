@@ -3,7 +3,7 @@ GO      ?= go
 BIN     := bin/kaleads
 EXAMPLE := examples/prospectia
 
-.PHONY: all build cli lambdas demo eval test vet fmt-check bench fuzz clean \
+.PHONY: all build cli lambdas demo eval drill test vet fmt-check bench fuzz clean \
 	build-IngestFunction build-GenerateFunction build-SweepFunction
 
 all: build
@@ -49,6 +49,10 @@ demo-errors: cli
 ## eval: the labelled evaluation set (examples/eval), offline engine: accuracy per split
 eval: cli
 	$(BIN) eval --set examples/eval --engine offline
+
+## drill: the serve reliability drill (500 contacts, duplicate webhooks, SIGKILL, PostgreSQL restart)
+drill:
+	scripts/drill.sh
 
 ## test: formatting, vet, and every test with the race detector
 test: fmt-check vet

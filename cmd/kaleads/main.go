@@ -79,7 +79,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return nil
 	default:
 		fmt.Fprint(stderr, usage)
-		return fmt.Errorf("unknown command %q (known: %s)", cmd, strings.Join([]string{"generate", "sim", "migrate", "client", "upload", "sweep", "retry", "serve", "help", "version"}, ", "))
+		return fmt.Errorf("unknown command %q (known: %s)", cmd, strings.Join([]string{"generate", "sim", "migrate", "client", "upload", "sweep", "retry", "serve", "eval", "help", "version"}, ", "))
 	}
 }
 
