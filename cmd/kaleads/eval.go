@@ -25,6 +25,7 @@ func cmdEval(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	details := fs.Bool("details", false, "one line per company (held-out companies only with --split heldout)")
 	outDir := fs.String("out", "", "also write the run's emails.jsonl, emails.csv, errors.csv and report.html to DIR")
 	concurrency := fs.Int("concurrency", 8, "contacts processed at once")
+	hideOwn := fs.Bool("hide-own", false, "remove each company's own entry from competitors.json (leave-one-out): category and competitor from the site alone")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -46,7 +47,7 @@ func cmdEval(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		return err
 	}
 	start := time.Now()
-	out, runErr := evaluation.Generate(ctx, set, evaluation.RunOptions{Engine: e, Split: *split, Concurrency: *concurrency, OutDir: *outDir})
+	out, runErr := evaluation.Generate(ctx, set, evaluation.RunOptions{Engine: e, Split: *split, Concurrency: *concurrency, OutDir: *outDir, HideOwnEntry: *hideOwn})
 	if out == nil {
 		return runErr
 	}
@@ -59,8 +60,12 @@ func cmdEval(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		rep.HideHeldoutDetails()
 	}
 
-	fmt.Fprintf(stdout, "Kaleads evaluation — %s, %s engine, split %s: %d emails in %s\n\n",
-		*dir, out.Engine, *split, len(out.Results), time.Since(start).Round(time.Millisecond))
+	mode := ""
+	if *hideOwn {
+		mode = ", own entries hidden"
+	}
+	fmt.Fprintf(stdout, "Kaleads evaluation — %s, %s engine, split %s%s: %d emails in %s\n\n",
+		*dir, out.Engine, *split, mode, len(out.Results), time.Since(start).Round(time.Millisecond))
 	if err := rep.WriteTable(stdout); err != nil {
 		return err
 	}

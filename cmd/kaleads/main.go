@@ -28,7 +28,7 @@ Usage:
   kaleads sweep [--stale 8m] [--max-attempts 3]                    (stale "enriching" contacts back to pending)
   kaleads retry --batch ID | --contact ID                          (failed contacts back to pending, after a fix)
   kaleads serve [--addr :8080] [--workers 8] [--sites DIR] [--context db|storage]   (webhook + worker pool + scheduler)
-  kaleads eval [--set examples/eval] [--engine offline|llm|auto] [--split dev|heldout|all] [--json FILE] [--details]
+  kaleads eval [--set examples/eval] [--engine offline|llm|auto] [--split dev|heldout|all] [--json FILE] [--details] [--hide-own]
   kaleads sim [--addr 127.0.0.1:8088] [--latency 800ms] [--jitter 200ms] [--rate-429 0.1] [--malformed 0.05] ...
   kaleads help | --version
 

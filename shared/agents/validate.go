@@ -71,7 +71,7 @@ func Validate(spec Spec, a email.Answer, lang string) error {
 		if n := utf8.RuneCountInString(val); r.MaxChars > 0 && n > r.MaxChars {
 			bad(r.Var, "has %d characters, at most %d allowed", n, r.MaxChars)
 		}
-		if first, _ := utf8.DecodeRuneInString(val); r.LowerStart && unicode.IsUpper(first) && !startsWithAcronym(val) {
+		if first, _ := utf8.DecodeRuneInString(val); r.LowerStart && unicode.IsUpper(first) && !lexicon.StartsWithAcronym(val) {
 			bad(r.Var, "must start with a lower-case letter (it is used mid-sentence), acronyms excepted: %q", val)
 		}
 		if r.NoVerbStart {

@@ -11,7 +11,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/kaleads/kaleads/shared/agents"
+	"github.com/kaleads/kaleads/shared/agents/offline"
 	"github.com/kaleads/kaleads/shared/email"
 	"github.com/kaleads/kaleads/shared/llm"
 	"github.com/kaleads/kaleads/shared/llmsim"
@@ -26,7 +26,7 @@ func simEngine(tb testing.TB, o llmsim.Options) (*llm.Engine, *llmsim.Server) {
 		tb.Fatal(err)
 	}
 	tb.Cleanup(sim.Close)
-	off, err := agents.NewOffline()
+	off, err := offline.New()
 	if err != nil {
 		tb.Fatal(err)
 	}

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/kaleads/kaleads/shared/agents"
+	"github.com/kaleads/kaleads/shared/agents/offline"
 	"github.com/kaleads/kaleads/shared/clientctx"
 	"github.com/kaleads/kaleads/shared/contacts"
 	"github.com/kaleads/kaleads/shared/email"
@@ -29,6 +30,11 @@ type RunOptions struct {
 	OutDir   string
 	Progress func(done, total int)
 	Scrape   scrape.Options // zero keeps the scraper's defaults
+	// HideOwnEntry removes, for each company, its own entry from
+	// competitors.json (leave-one-out): the category and competitor then
+	// come from the site's text alone, as for a prospect the client did not
+	// list, which is the usual case.
+	HideOwnEntry bool
 }
 
 // Outcome is what a run of the set produced.
@@ -83,7 +89,7 @@ func Generate(ctx context.Context, s *Set, opts RunOptions) (*Outcome, error) {
 	}
 	engine := opts.Engine
 	if engine == nil {
-		if engine, err = agents.NewOffline(); err != nil {
+		if engine, err = offline.New(); err != nil {
 			return nil, err
 		}
 	}
@@ -92,7 +98,10 @@ func Generate(ctx context.Context, s *Set, opts RunOptions) (*Outcome, error) {
 		return nil, err
 	}
 	defer stop()
-	p, err := pipeline.New(pipeline.Config{Template: tmpl, Context: cctx, Engine: engine, Scraper: scraper, Columns: file.Header})
+	newPipeline := func(cctx *clientctx.Context) (*pipeline.Pipeline, error) {
+		return pipeline.New(pipeline.Config{Template: tmpl, Context: cctx, Engine: engine, Scraper: scraper, Columns: file.Header})
+	}
+	p, err := newPipeline(cctx)
 	if err != nil {
 		return nil, err
 	}
@@ -113,13 +122,43 @@ func Generate(ctx context.Context, s *Set, opts RunOptions) (*Outcome, error) {
 		}
 	}
 	out := &Outcome{Engine: engine.Name()}
-	summary, runErr := p.Run(ctx, list, pipeline.RunOptions{Concurrency: opts.Concurrency, Progress: opts.Progress}, func(r email.Result) error {
+	emit := func(r email.Result) error {
 		out.Results = append(out.Results, r)
 		if w != nil {
 			return w.Write(r)
 		}
 		return nil
-	})
+	}
+	var summary email.Summary
+	var runErr error
+	if !opts.HideOwnEntry {
+		summary, runErr = p.Run(ctx, list, pipeline.RunOptions{Concurrency: opts.Concurrency, Progress: opts.Progress}, emit)
+	} else {
+		// One pipeline per company, each with a competitors.json without
+		// that company's entry.
+		for i, c := range list {
+			hidden := *cctx
+			hidden.Competitors = nil
+			for _, e := range cctx.Competitors {
+				if !agents.IsProspect(e.Name, c, &scrape.Site{Host: Host(c.Website)}) {
+					hidden.Competitors = append(hidden.Competitors, e)
+				}
+			}
+			one, err := newPipeline(&hidden)
+			if err != nil {
+				return out, err
+			}
+			s, err := one.Run(ctx, []contacts.Contact{c}, pipeline.RunOptions{Concurrency: 1}, emit)
+			addSummary(&summary, s)
+			if err != nil {
+				runErr = err
+				break
+			}
+			if opts.Progress != nil {
+				opts.Progress(i+1, len(list))
+			}
+		}
+	}
 	out.Summary = summary
 	if w != nil {
 		closeErr := w.Close(summary, output.ReportInfo{Client: filepath.Base(filepath.Clean(s.ClientDir)) + " (evaluation set " + s.Dir + ", split " + split + ")",
@@ -127,4 +166,19 @@ func Generate(ctx context.Context, s *Set, opts RunOptions) (*Outcome, error) {
 		runErr = errors.Join(runErr, closeErr)
 	}
 	return out, runErr
+}
+
+// addSummary adds one company's run to a leave-one-out summary.
+func addSummary(dst *email.Summary, s email.Summary) {
+	if n := dst.Generated + s.Generated; n > 0 {
+		dst.AvgQuality = (dst.AvgQuality*float64(dst.Generated) + s.AvgQuality*float64(s.Generated)) / float64(n)
+	}
+	dst.Contacts += s.Contacts
+	dst.Generated += s.Generated
+	dst.Blocked += s.Blocked
+	dst.Failed += s.Failed
+	dst.CacheHits += s.CacheHits
+	dst.CacheMisses += s.CacheMisses
+	dst.Usage.Add(s.Usage)
+	dst.Wall += s.Wall
 }

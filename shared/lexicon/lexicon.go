@@ -16,7 +16,7 @@ import (
 	"strings"
 )
 
-//go:embed fr/*.txt en/*.txt
+//go:embed fr/*.txt en/*.txt all/*.txt
 var files embed.FS
 
 // entry is one list term, tokenized and folded.

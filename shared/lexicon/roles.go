@@ -163,3 +163,34 @@ func casingOf(w string) casing {
 	}
 	return titleCase
 }
+
+// IsAcronym reports whether w is written as an acronym: no lower-case
+// letter and at least two capitals ("PME", "DAF", "B2B").
+func IsAcronym(w string) bool {
+	n := 0
+	for _, r := range w {
+		if unicode.IsLower(r) {
+			return false
+		}
+		if unicode.IsUpper(r) {
+			n++
+		}
+	}
+	return n >= 2
+}
+
+// StartsWithAcronym reports whether the first word of s is an acronym.
+func StartsWithAcronym(s string) bool {
+	w, _, _ := strings.Cut(s, " ")
+	return IsAcronym(strings.TrimRight(w, ",;:.'’"))
+}
+
+// LowerFirst lower-cases the first letter of s, unless its first word is
+// an acronym ("PME", "CRM"), which keeps its capitals.
+func LowerFirst(s string) string {
+	r, n := utf8.DecodeRuneInString(s)
+	if r == utf8.RuneError || !unicode.IsUpper(r) || StartsWithAcronym(s) {
+		return s
+	}
+	return string(unicode.ToLower(r)) + s[n:]
+}

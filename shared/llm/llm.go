@@ -21,6 +21,7 @@ import (
 	openai "github.com/sashabaranov/go-openai"
 
 	"github.com/kaleads/kaleads/shared/agents"
+	"github.com/kaleads/kaleads/shared/agents/offline"
 	"github.com/kaleads/kaleads/shared/email"
 )
 
@@ -115,7 +116,7 @@ const (
 // NewEngine builds the engine for a choice; the LLM engine's configuration
 // comes from getenv (see LoadConfig).
 func NewEngine(choice string, getenv func(string) string) (agents.Engine, error) {
-	off, err := agents.NewOffline()
+	off, err := offline.New()
 	if err != nil {
 		return nil, err
 	}
@@ -235,7 +236,7 @@ func (e *Engine) Answer(ctx context.Context, req agents.Request) (email.Answer, 
 	return e.fallBack(ctx, req, calls, findings, reason)
 }
 
-// interpret decodes, validates and grounds one reply.
+// interpret decodes and validates one reply (agents.Check grounds it).
 func (e *Engine) interpret(req agents.Request, p *agentPrompt, res result) (email.Answer, output, error) {
 	if res.finish == "length" {
 		return email.Answer{}, output{}, fmt.Errorf("%w: the answer was cut off (finish_reason length); keep reasoning short and send the complete JSON object", errSchema)
@@ -263,7 +264,7 @@ func (e *Engine) interpret(req agents.Request, p *agentPrompt, res result) (emai
 	if err := errors.Join(errs...); err != nil {
 		return a, out, err
 	}
-	return agents.Ground(a, req.Site), out, nil
+	return a, out, nil // grounded by agents.Check, like every engine's answer
 }
 
 // repairMessage feeds the problems back to the model.

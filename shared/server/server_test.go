@@ -11,7 +11,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/kaleads/kaleads/shared/agents"
+	"github.com/kaleads/kaleads/shared/agents/offline"
 	"github.com/kaleads/kaleads/shared/clientctx"
 	"github.com/kaleads/kaleads/shared/scrape"
 	"github.com/kaleads/kaleads/shared/server"
@@ -41,7 +41,7 @@ func start(t *testing.T) (st *store.Store, base string, stop func() error, c sto
 		t.Fatal(err)
 	}
 	t.Cleanup(stopSites)
-	off, _ := agents.NewOffline()
+	off, _ := offline.New()
 	w, err := worker.New(worker.Config{Store: st, Engine: off, Scraper: sc})
 	if err != nil {
 		t.Fatal(err)

@@ -14,6 +14,7 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 
 	"github.com/kaleads/kaleads/shared/agents"
+	"github.com/kaleads/kaleads/shared/agents/offline"
 	"github.com/kaleads/kaleads/shared/clientctx"
 	"github.com/kaleads/kaleads/shared/email"
 	"github.com/kaleads/kaleads/shared/queue"
@@ -67,7 +68,7 @@ func (f *fixture) worker(t testing.TB, e agents.Engine, mod func(*worker.Config)
 	t.Helper()
 	if e == nil {
 		var err error
-		if e, err = agents.NewOffline(); err != nil {
+		if e, err = offline.New(); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -194,7 +195,7 @@ func TestRunClaimsAsSlotsFree(t *testing.T) {
 	ctx := context.Background()
 	f := setup(t)
 	up := f.upload(t, example+"/contacts.csv")
-	off, _ := agents.NewOffline()
+	off, _ := offline.New()
 	g := &gateEngine{Engine: off, company: "Voxaly", release: make(chan struct{}), started: make(chan struct{})}
 	w := f.worker(t, g, nil)
 	done := make(chan worker.Stats)
@@ -274,7 +275,7 @@ func TestErrorClasses(t *testing.T) {
 	t.Run("engine down", func(t *testing.T) {
 		other := setupOn(t, storetest.Open(t))
 		up := other.upload(t, example+"/contacts.csv")
-		off, _ := agents.NewOffline()
+		off, _ := offline.New()
 		quota := errors.New("insufficient_quota: check your plan")
 		w := other.worker(t, &gateEngine{Engine: off, fail: quota}, nil)
 		st, err := w.Run(ctx, worker.RunOptions{Workers: 2, BatchID: up.BatchID, UntilDone: true})
