@@ -19,7 +19,7 @@ func TestGenerateCommand(t *testing.T) {
 	if err != nil {
 		t.Fatalf("%v\n%s", err, stderr.String())
 	}
-	for _, want := range []string{"contacts read       24", "contacts processed  5", "emails generated    5", "success rate        100.0 %", "average quality", "cache hit rate", "wall time", "report.html"} {
+	for _, want := range []string{"contacts read       24", "contacts processed  5", "emails generated    5: 5 ready (emails.csv), 0 blocked, needs review (report.html)", "success rate        100.0 %", "average quality", "cache hit rate", "wall time", "report.html"} {
 		if !strings.Contains(stdout.String(), want) {
 			t.Errorf("summary lacks %q:\n%s", want, stdout.String())
 		}

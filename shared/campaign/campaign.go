@@ -9,6 +9,8 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"sort"
+	"strings"
 	"time"
 
 	"github.com/kaleads/kaleads/shared/agents"
@@ -46,6 +48,9 @@ type Outcome struct {
 	Engine    string
 	Scraped   scrape.Stats
 	StartedAt time.Time
+	// BlockedBy counts the gate flags of the blocked emails by code
+	// ("unfilled_variable": 3); an email with two gates counts in both.
+	BlockedBy map[string]int
 }
 
 // Run executes a campaign. A setup problem (missing or malformed context
@@ -114,7 +119,10 @@ func Run(ctx context.Context, opts Options) (*Outcome, error) {
 		list = list[:opts.Limit]
 	}
 	summary, runErr := p.Run(ctx, list, pipeline.RunOptions{Concurrency: opts.Concurrency, Progress: opts.Progress}, w.Write)
-	out := &Outcome{Summary: summary, Read: len(file.Contacts) + len(file.Errors), Rejected: len(file.Errors),
+	// The writer decides what reaches emails.csv: it counts the emails a
+	// gate flag held back.
+	summary.Blocked = w.Blocked()
+	out := &Outcome{Summary: summary, BlockedBy: w.BlockedBy(), Read: len(file.Contacts) + len(file.Errors), Rejected: len(file.Errors),
 		OutDir: opts.OutDir, Engine: engine.Name(), Scraped: scraper.Stats(), StartedAt: started}
 	closeErr := w.Close(summary, output.ReportInfo{Client: filepath.Base(filepath.Clean(opts.ClientDir)), Template: tmplName + " (" + tmpl.Version + ")",
 		Engine: engine.Name(), Rejected: len(file.Errors), GeneratedAt: opts.Now()})
@@ -136,11 +144,15 @@ func PrintSummary(w io.Writer, o *Outcome) {
 	fmt.Fprintf(w, "  contacts read       %d\n", o.Read)
 	fmt.Fprintf(w, "  rows rejected       %d   (see errors.csv)\n", o.Rejected)
 	fmt.Fprintf(w, "  contacts processed  %d\n", s.Contacts)
-	fmt.Fprintf(w, "  emails generated    %d\n", s.Generated)
-	if s.Failed > 0 {
-		fmt.Fprintf(w, "  failed              %d\n", s.Failed)
+	fmt.Fprintf(w, "  emails generated    %d: %d ready (%s), %d blocked, needs review (%s)\n",
+		s.Generated, s.Ready(), output.FileEmailsCSV, s.Blocked, output.FileReport)
+	if s.Blocked > 0 {
+		fmt.Fprintf(w, "  blocked by          %s\n", countList(o.BlockedBy))
 	}
-	fmt.Fprintf(w, "  success rate        %.1f %%\n", s.SuccessRate()*100)
+	if s.Failed > 0 {
+		fmt.Fprintf(w, "  failed              %d   (see %s)\n", s.Failed, output.FileErrorsCSV)
+	}
+	fmt.Fprintf(w, "  success rate        %.1f %%   (ready / processed)\n", s.SuccessRate()*100)
 	fmt.Fprintf(w, "  average quality     %.1f / 100\n", s.AvgQuality)
 	fmt.Fprintf(w, "  cache hit rate      %.1f %%   (%d agent answers reused, %d computed)\n", s.CacheHitRate()*100, s.CacheHits, s.CacheMisses)
 	fmt.Fprintf(w, "  sites scraped       %d   (%d pages read, %d sites unreachable, %d pages skipped or failed)\n", o.Scraped.Sites, o.Scraped.Pages, o.Scraped.Failed, o.Scraped.Errors)
@@ -154,4 +166,18 @@ func PrintSummary(w io.Writer, o *Outcome) {
 	}
 	fmt.Fprintf(w, "  results             %s\n", filepath.Join(o.OutDir, output.FileReport))
 	fmt.Fprintf(w, "                      %s, %s, %s\n", filepath.Join(o.OutDir, output.FileEmailsJSONL), filepath.Join(o.OutDir, output.FileEmailsCSV), filepath.Join(o.OutDir, output.FileErrorsCSV))
+}
+
+// countList prints counts by code, most frequent first: "3 × unfilled_variable, 1 × ungrounded".
+func countList(m map[string]int) string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Slice(keys, func(i, j int) bool { return m[keys[i]] > m[keys[j]] || m[keys[i]] == m[keys[j]] && keys[i] < keys[j] })
+	parts := make([]string, len(keys))
+	for i, k := range keys {
+		parts[i] = fmt.Sprintf("%d × %s", m[k], k)
+	}
+	return strings.Join(parts, ", ")
 }

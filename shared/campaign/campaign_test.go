@@ -118,9 +118,148 @@ func TestBadRowsGoToErrorsCSV(t *testing.T) {
 			t.Errorf("errors.csv lacks %q:\n%s", want, errs)
 		}
 	}
+	// The row with a formula in last_name is valid: its email is either
+	// exported with the formula neutralised, or blocked for review (then
+	// absent from emails.csv).
 	emails, _ := os.ReadFile(filepath.Join(dir, "emails.csv"))
-	if bytes.Contains(emails, []byte(",=HYPERLINK")) || !bytes.Contains(emails, []byte("'=HYPERLINK")) {
+	if bytes.Contains(emails, []byte(",=HYPERLINK")) {
 		t.Errorf("formula in last_name not neutralised:\n%s", emails)
+	}
+	if !bytes.Contains(emails, []byte("'=HYPERLINK")) {
+		jsonl, _ := os.ReadFile(filepath.Join(dir, "emails.jsonl"))
+		blocked := false
+		for _, line := range bytes.Split(bytes.TrimSpace(jsonl), []byte("\n")) {
+			var r email.Result
+			if json.Unmarshal(line, &r) == nil && r.Contact.Email == "helene.roche@contrakt.example" {
+				blocked = r.Status == email.StatusGenerated && r.Quality.Gated()
+			}
+		}
+		if !blocked {
+			t.Errorf("helene.roche@contrakt.example is neither in emails.csv (neutralised) nor blocked:\n%s", emails)
+		}
+	}
+}
+
+// columnsOnlyTemplate uses CSV columns only, so that which emails are
+// blocked depends on the contacts alone, not on the agents' answers.
+const columnsOnlyTemplate = `---
+language: fr
+min_words: 40
+max_words: 250
+---
+Subject: rendez-vous chez {{company_name}}
+
+Bonjour {{first_name}},
+
+Nous aidons des éditeurs de logiciels comme {{company_name}} à obtenir des rendez-vous réguliers avec les bonnes personnes, sans recruter de SDR en interne. Vous validez les messages, nous gérons les envois, les relances et la qualification des réponses.
+
+Est-ce que tester deux signaux précis pendant un mois aurait du sens pour vous ce trimestre ?
+
+Julien Ferrand
+Prospectia, Lyon
+`
+
+// TestBlockedEmailsStayOutOfCSV: an email with a gate flag (here an empty
+// first name leaves {{first_name}} unfilled) is written to emails.jsonl and
+// report.html but not to emails.csv, and the summary counts it as blocked,
+// not as a success.
+func TestBlockedEmailsStayOutOfCSV(t *testing.T) {
+	const header = "first_name,last_name,email,company_name,website,industry\n"
+	row := func(first, email string) string {
+		return first + ",Rousseau," + email + ",Voxaly,https://www.voxaly.example,télécoms\n"
+	}
+	tests := []struct {
+		name           string
+		rows           []string
+		ready, blocked int
+		inCSV, notCSV  []string
+	}{
+		{"all filled", []string{row("Camille", "a@voxaly.example"), row("Thomas", "b@voxaly.example")}, 2, 0,
+			[]string{"a@voxaly.example", "b@voxaly.example"}, nil},
+		{"one unfilled first name", []string{row("Camille", "a@voxaly.example"), row("", "b@voxaly.example"), row("Léa", "c@voxaly.example")}, 2, 1,
+			[]string{"a@voxaly.example", "c@voxaly.example"}, []string{"b@voxaly.example", "{{first_name}}"}},
+		{"all unfilled", []string{row("", "a@voxaly.example")}, 0, 1, nil, []string{"a@voxaly.example"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			dir := t.TempDir()
+			csvPath := filepath.Join(dir, "contacts.csv")
+			os.WriteFile(csvPath, []byte(header+strings.Join(tt.rows, "")), 0o644)
+			tmpl := filepath.Join(dir, "template.md")
+			os.WriteFile(tmpl, []byte(columnsOnlyTemplate), 0o644)
+			out := filepath.Join(dir, "out")
+			o, err := Run(context.Background(), Options{ClientDir: example, TemplateFile: tmpl, ContactsFile: csvPath, SitesDir: example + "/sites", OutDir: out, Now: fixedNow})
+			if err != nil {
+				t.Fatal(err)
+			}
+			s := o.Summary
+			if s.Generated != len(tt.rows) || s.Ready() != tt.ready || s.Blocked != tt.blocked {
+				t.Errorf("generated %d, ready %d, blocked %d; want %d, %d, %d", s.Generated, s.Ready(), s.Blocked, len(tt.rows), tt.ready, tt.blocked)
+			}
+			if want := float64(tt.ready) / float64(len(tt.rows)); s.SuccessRate() != want {
+				t.Errorf("success rate %v, want %v (blocked emails are no success)", s.SuccessRate(), want)
+			}
+			if tt.blocked > 0 && o.BlockedBy["unfilled_variable"] != tt.blocked {
+				t.Errorf("blocked by %v", o.BlockedBy)
+			}
+			csvb, _ := os.ReadFile(filepath.Join(out, "emails.csv"))
+			for _, e := range tt.inCSV {
+				if !bytes.Contains(csvb, []byte(e)) {
+					t.Errorf("emails.csv lacks %s", e)
+				}
+			}
+			for _, e := range tt.notCSV {
+				if bytes.Contains(csvb, []byte(e)) {
+					t.Errorf("emails.csv holds %s, which is blocked", e)
+				}
+			}
+			jsonl, _ := os.ReadFile(filepath.Join(out, "emails.jsonl"))
+			html, _ := os.ReadFile(filepath.Join(out, "report.html"))
+			if n := bytes.Count(jsonl, []byte("\n")); n != len(tt.rows) {
+				t.Errorf("emails.jsonl has %d lines, want %d", n, len(tt.rows))
+			}
+			if n := bytes.Count(html, []byte(`class="blocked"`)); n != tt.blocked {
+				t.Errorf("report.html marks %d emails blocked, want %d", n, tt.blocked)
+			}
+			var buf bytes.Buffer
+			PrintSummary(&buf, o)
+			if want := fmt.Sprintf("emails generated    %d: %d ready (emails.csv), %d blocked, needs review (report.html)", len(tt.rows), tt.ready, tt.blocked); !strings.Contains(buf.String(), want) {
+				t.Errorf("summary lacks %q:\n%s", want, buf.String())
+			}
+		})
+	}
+}
+
+func TestPrintSummary(t *testing.T) {
+	tests := []struct {
+		name      string
+		o         Outcome
+		want, not []string
+	}{
+		{"all ready", Outcome{Read: 24, Engine: "offline", OutDir: "out", Summary: email.Summary{Contacts: 24, Generated: 24}},
+			[]string{"emails generated    24: 24 ready (emails.csv), 0 blocked, needs review (report.html)", "success rate        100.0 %"},
+			[]string{"blocked by", "failed  "}},
+		{"blocked and failed", Outcome{Read: 26, Rejected: 2, Engine: "offline", OutDir: "out",
+			Summary:   email.Summary{Contacts: 24, Generated: 23, Blocked: 3, Failed: 1},
+			BlockedBy: map[string]int{"ungrounded": 1, "unfilled_variable": 2, "agency_named": 1}},
+			[]string{"emails generated    23: 20 ready (emails.csv), 3 blocked, needs review (report.html)",
+				"blocked by          2 × unfilled_variable, 1 × agency_named, 1 × ungrounded", "failed              1   (see errors.csv)", "success rate        83.3 %"}, nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var buf bytes.Buffer
+			PrintSummary(&buf, &tt.o)
+			for _, w := range tt.want {
+				if !strings.Contains(buf.String(), w) {
+					t.Errorf("summary lacks %q:\n%s", w, buf.String())
+				}
+			}
+			for _, w := range tt.not {
+				if strings.Contains(buf.String(), w) {
+					t.Errorf("summary has %q:\n%s", w, buf.String())
+				}
+			}
+		})
 	}
 }
 

@@ -125,6 +125,7 @@ func TestRead(t *testing.T) {
 				{10, "carl@acme.fr", "mailto", ""},
 				{11, "quoted@acme.fr", "quoted local", ""}, // "quoted"@acme.fr is the same address
 				{14, "dave@acme.fr", "padded", ""},
+				{20, "a=b+c-d@acme.fr", "inner signs", ""}, // only a leading sign makes a formula
 			},
 			errors: []wantError{
 				{3, "email is empty (an email is required)"},
@@ -135,6 +136,13 @@ func TestRead(t *testing.T) {
 				{9, "several '@'"},
 				{12, "character 'é'"},
 				{13, `invalid domain "192.168.1.1"`},
+				// A leading = + - would make the sequencer import read a
+				// formula, and neutralising it would break the address.
+				{15, `email "=cmd|calc@acme.fr": starts with "="`},
+				{16, `email "+33612@acme.fr": starts with "+"`},
+				{17, `email "-x@acme.fr": starts with "-"`},
+				{18, `email "mailto:=x@acme.fr": starts with "="`},
+				{19, `email "\"Eve\" <=eve@acme.fr>": starts with "="`},
 			},
 		},
 		{

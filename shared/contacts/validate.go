@@ -18,8 +18,11 @@ import (
 // trimmed. It accepts what net/mail accepts for a single address, and the
 // "Name <addr>" and "mailto:addr" forms, from which it extracts the address;
 // then it requires exactly one '@', an ASCII unquoted local part with no
-// spaces, and a domain name with a dot. The case is kept: compare addresses
-// with strings.ToLower.
+// spaces, and a domain name with a dot. An address starting with = + - or @
+// is refused: spreadsheets and sequencer imports read such a cell as a
+// formula, and the CSV export's neutralisation (a leading quote) would
+// break the address. The case is kept: compare addresses with
+// strings.ToLower.
 func NormalizeEmail(s string) (string, error) {
 	s = strings.TrimSpace(s)
 	if s == "" {
@@ -39,6 +42,9 @@ func NormalizeEmail(s string) (string, error) {
 		return "", errors.New("not a valid email address")
 	}
 	addr := a.Address
+	if addr != "" && strings.IndexByte(formulaStart, addr[0]) >= 0 {
+		return "", fmt.Errorf("starts with %q: a spreadsheet or sequencer import would read it as a formula", addr[:1])
+	}
 	at := strings.IndexByte(addr, '@')
 	if at < 0 || strings.Count(addr, "@") != 1 {
 		return "", errors.New("not one email address (needs exactly one '@')")
@@ -57,6 +63,9 @@ func NormalizeEmail(s string) (string, error) {
 	}
 	return addr, nil
 }
+
+// formulaStart lists the first characters that make a CSV cell a formula.
+const formulaStart = "=+-@"
 
 func isLocalChar(r rune) bool {
 	return 'a' <= r && r <= 'z' || 'A' <= r && r <= 'Z' || '0' <= r && r <= '9' ||

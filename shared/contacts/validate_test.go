@@ -28,6 +28,17 @@ func TestNormalizeEmail(t *testing.T) {
 		{in: "alice@acme.fr, bob@acme.fr", err: "several"},
 		{in: "é@acme.fr", err: "character 'é'"},
 		{in: strings.Repeat("a", 65) + "@acme.fr", err: "length"},
+		// A CSV cell starting with = + - @ is a formula to spreadsheets and
+		// sequencer imports; such an address is refused at read time.
+		{in: "=cmd|calc@acme.fr", err: `starts with "="`},
+		{in: "+33612@acme.fr", err: `starts with "+"`},
+		{in: "-alice@acme.fr", err: `starts with "-"`},
+		{in: " =alice@acme.fr", err: `starts with "="`},
+		{in: "mailto:+alice@acme.fr", err: `starts with "+"`},
+		{in: "Alice <-alice@acme.fr>", err: `starts with "-"`},
+		{in: "@alice@acme.fr", err: "several"},
+		{in: "a=b+c-d@acme.fr", want: "a=b+c-d@acme.fr"},
+		{in: "Alice =x <alice@acme.fr>", want: "alice@acme.fr"},
 	}
 	for _, tt := range tests {
 		got, err := NormalizeEmail(tt.in)

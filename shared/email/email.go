@@ -186,8 +186,12 @@ type Provenance struct {
 
 // Summary is a campaign run's outcome, for the CLI summary and the report.
 type Summary struct {
-	Contacts     int           `json:"contacts"` // contacts processed (accepted rows)
-	Generated    int           `json:"generated"`
+	Contacts  int `json:"contacts"`  // contacts processed (accepted rows)
+	Generated int `json:"generated"` // emails written, blocked ones included
+	// Blocked counts the generated emails with a blocking (gate) flag
+	// (Report.Gated): they stay in emails.jsonl and report.html for a
+	// reviewer but are not exported to the sequencer import file.
+	Blocked      int           `json:"blocked"`
 	Failed       int           `json:"failed"`
 	AvgQuality   float64       `json:"avg_quality"`
 	CacheHits    int64         `json:"cache_hits"`
@@ -198,12 +202,17 @@ type Summary struct {
 	StoppedEarly string        `json:"stopped_early,omitempty"` // why the run stopped before the end
 }
 
-// SuccessRate is generated / contacts.
+// Ready is the number of generated emails with no blocking flag: the ones
+// exported for the sequencer.
+func (s Summary) Ready() int { return s.Generated - s.Blocked }
+
+// SuccessRate is ready / contacts: an email blocked for review is not a
+// success.
 func (s Summary) SuccessRate() float64 {
 	if s.Contacts == 0 {
 		return 0
 	}
-	return float64(s.Generated) / float64(s.Contacts)
+	return float64(s.Ready()) / float64(s.Contacts)
 }
 
 // CacheHitRate is the share of agent answers reused from the cache.

@@ -1,6 +1,7 @@
 // Package output writes a campaign run's files: emails.jsonl (everything),
-// emails.csv (ready for sequencer import), errors.csv (every rejected row and
-// failed contact) and report.html (a self-contained page for reviewers).
+// emails.csv (the sequencer import file: only emails with no blocking flag),
+// errors.csv (every rejected row and failed contact) and report.html (a
+// self-contained page for reviewers, blocked emails included).
 package output
 
 import (
@@ -11,6 +12,7 @@ import (
 	"errors"
 	"fmt"
 	"html/template"
+	"maps"
 	"os"
 	"path/filepath"
 	"sort"
@@ -59,6 +61,9 @@ type Writer struct {
 	errCSV   *csv.Writer
 	report   []email.Result
 	failed   int
+	ready    int
+	blocked  int
+	gates    map[string]int // gate flag code -> blocked emails carrying it
 }
 
 // Create makes dir and opens the output files (truncating earlier ones).
@@ -113,7 +118,10 @@ func (w *Writer) RowErrors(errs []contacts.RowError) error {
 	return w.errCSV.Error()
 }
 
-// Write appends one contact's result.
+// Write appends one contact's result: every result goes to emails.jsonl
+// and report.html; a generated email goes to emails.csv only when no flag
+// of its quality report is a gate (an unfilled variable, an ungrounded
+// claim...): a blocked email needs a reviewer before any sequencer sees it.
 func (w *Writer) Write(r email.Result) error {
 	b, err := json.Marshal(r)
 	if err != nil {
@@ -121,12 +129,26 @@ func (w *Writer) Write(r email.Result) error {
 	}
 	w.jsonlBuf.Write(b)
 	w.jsonlBuf.WriteByte('\n')
-	if r.Status == email.StatusGenerated {
+	switch {
+	case r.Status == email.StatusGenerated && r.Quality.Gated():
+		w.blocked++
+		if w.gates == nil {
+			w.gates = map[string]int{}
+		}
+		seen := map[string]bool{}
+		for _, f := range r.Quality.Flags {
+			if f.Gate && !seen[f.Code] {
+				seen[f.Code] = true
+				w.gates[f.Code]++
+			}
+		}
+	case r.Status == email.StatusGenerated:
+		w.ready++
 		c := r.Contact
 		if err := w.emailCSV.Write(SafeRow([]string{c.Email, c.FirstName, c.LastName, c.CompanyName, r.Subject, r.Body})); err != nil {
 			return fmt.Errorf("output: %s: %w", FileEmailsCSV, err)
 		}
-	} else {
+	default:
 		w.failed++
 		if err := w.errCSV.Write(SafeRow([]string{strconv.Itoa(r.Contact.Line), r.Contact.Email, r.Contact.CompanyName, "generation failed: " + r.Error, ""})); err != nil {
 			return fmt.Errorf("output: %s: %w", FileErrorsCSV, err)
@@ -137,6 +159,17 @@ func (w *Writer) Write(r email.Result) error {
 	return nil
 }
 
+// Ready is the number of emails written to emails.csv so far.
+func (w *Writer) Ready() int { return w.ready }
+
+// Blocked is the number of generated emails held back from emails.csv so
+// far because a flag is a gate (they are in emails.jsonl and report.html).
+func (w *Writer) Blocked() int { return w.blocked }
+
+// BlockedBy counts, by flag code, the blocked emails carrying that gate
+// flag (a copy; nil when none was blocked).
+func (w *Writer) BlockedBy() map[string]int { return maps.Clone(w.gates) }
+
 // ReportInfo describes the run on report.html.
 type ReportInfo struct {
 	Client      string
@@ -146,8 +179,10 @@ type ReportInfo struct {
 	GeneratedAt time.Time
 }
 
-// Close flushes everything and writes report.html.
+// Close flushes everything and writes report.html. The report counts the
+// blocked emails this Writer held back (s.Blocked is set from them).
 func (w *Writer) Close(s email.Summary, info ReportInfo) error {
+	s.Blocked = w.blocked
 	w.emailCSV.Flush()
 	w.errCSV.Flush()
 	errs := []error{w.jsonlBuf.Flush(), w.emailCSV.Error(), w.errCSV.Error()}

@@ -3,8 +3,10 @@ package output
 import (
 	"encoding/csv"
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -72,7 +74,7 @@ func TestWriter(t *testing.T) {
 	}
 
 	emails := readCSV(t, filepath.Join(dir, FileEmailsCSV))
-	if len(emails) != 3 || strings.Join(emails[0], ",") != "email,first_name,last_name,company_name,subject,email_body" {
+	if len(emails) != 2 || strings.Join(emails[0], ",") != "email,first_name,last_name,company_name,subject,email_body" {
 		t.Fatalf("emails.csv %v", emails)
 	}
 	if emails[1][2] != "'=HYPERLINK(\"http://evil\")" || emails[1][5] != "Bonjour Léa,\n\nligne 2" {
@@ -100,7 +102,7 @@ func TestWriter(t *testing.T) {
 	if iBad < 0 || iGood < 0 || iBad > iGood {
 		t.Errorf("report must list the worst score first")
 	}
-	for _, want := range []string{"{{first_name}} is not filled.", "bloquant", "Uses jargon: innovant.", "context canceled", "DAF"} {
+	for _, want := range []string{"{{first_name}} is not filled.", "bloquant", "Uses jargon: innovant.", "context canceled", "DAF", `class="blocked" id="line-3"`, "<b>1</b>bloqués, à relire"} {
 		if !strings.Contains(html, want) {
 			t.Errorf("report lacks %q", want)
 		}
@@ -117,4 +119,72 @@ func readFile(t *testing.T, p string) string {
 		t.Fatal(err)
 	}
 	return string(b)
+}
+
+// TestWriterExportsOnlyUngated: emails.csv, the sequencer import file, holds
+// only generated emails with no gate flag; every result stays in
+// emails.jsonl and report.html, and the writer counts what it held back.
+func TestWriterExportsOnlyUngated(t *testing.T) {
+	gen := func(line int, flags ...email.Flag) email.Result {
+		return email.Result{Contact: contacts.Contact{Line: line, Email: fmt.Sprintf("c%d@acme.fr", line), CompanyName: "Acme"},
+			Subject: "s", Body: "Bonjour,", Status: email.StatusGenerated, Quality: email.Report{Score: 80, Flags: flags}}
+	}
+	unfilled := email.Flag{Code: "unfilled_variable", Points: 30, Message: "{{first_name}} is not filled.", Gate: true}
+	ungrounded := email.Flag{Code: "ungrounded", Points: 10, Message: "quote not found", Gate: true}
+	jargon := email.Flag{Code: "jargon", Points: 5, Message: "jargon"}
+	failed := email.Result{Contact: contacts.Contact{Line: 9, Email: "f@acme.fr"}, Status: email.StatusFailed, Error: "boom"}
+	tests := []struct {
+		name           string
+		results        []email.Result
+		wantCSV        []string // email column of emails.csv, in order
+		ready, blocked int
+		blockedBy      map[string]int
+	}{
+		{"no flag", []email.Result{gen(2), gen(3)}, []string{"c2@acme.fr", "c3@acme.fr"}, 2, 0, nil},
+		{"non-gate flag is exported", []email.Result{gen(2, jargon)}, []string{"c2@acme.fr"}, 1, 0, nil},
+		{"gate flag is held back", []email.Result{gen(2), gen(3, unfilled), gen(4, jargon, ungrounded)}, []string{"c2@acme.fr"}, 1, 2,
+			map[string]int{"unfilled_variable": 1, "ungrounded": 1}},
+		{"two gates of one code count once", []email.Result{gen(2, unfilled, unfilled, ungrounded)}, nil, 0, 1,
+			map[string]int{"unfilled_variable": 1, "ungrounded": 1}},
+		{"failed is neither", []email.Result{failed, gen(3, unfilled)}, nil, 0, 1, map[string]int{"unfilled_variable": 1}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			dir := t.TempDir()
+			w, err := Create(dir)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, r := range tt.results {
+				if err := w.Write(r); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if w.Ready() != tt.ready || w.Blocked() != tt.blocked || !reflect.DeepEqual(w.BlockedBy(), tt.blockedBy) {
+				t.Errorf("ready %d, blocked %d, by %v; want %d, %d, %v", w.Ready(), w.Blocked(), w.BlockedBy(), tt.ready, tt.blocked, tt.blockedBy)
+			}
+			if err := w.Close(email.Summary{Contacts: len(tt.results), Generated: tt.ready + tt.blocked}, ReportInfo{Client: "acme", GeneratedAt: time.Unix(0, 0).UTC()}); err != nil {
+				t.Fatal(err)
+			}
+			var got []string
+			for _, row := range readCSV(t, filepath.Join(dir, FileEmailsCSV))[1:] {
+				got = append(got, row[0])
+			}
+			if !reflect.DeepEqual(got, tt.wantCSV) {
+				t.Errorf("emails.csv holds %v, want %v", got, tt.wantCSV)
+			}
+			if n := len(strings.Split(strings.TrimSpace(readFile(t, filepath.Join(dir, FileEmailsJSONL))), "\n")); n != len(tt.results) {
+				t.Errorf("emails.jsonl has %d lines, want %d", n, len(tt.results))
+			}
+			html := readFile(t, filepath.Join(dir, FileReport))
+			for _, r := range tt.results {
+				if !strings.Contains(html, fmt.Sprintf(`id="line-%d"`, r.Contact.Line)) {
+					t.Errorf("report.html lacks line %d", r.Contact.Line)
+				}
+			}
+			if want := fmt.Sprintf("<b>%d</b>bloqués", tt.blocked); !strings.Contains(html, want) {
+				t.Errorf("report.html lacks %q", want)
+			}
+		})
+	}
 }
