@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/kaleads/kaleads/shared/agents"
+	"github.com/kaleads/kaleads/shared/agents/offline"
 	"github.com/kaleads/kaleads/shared/clientctx"
 	"github.com/kaleads/kaleads/shared/contacts"
 	"github.com/kaleads/kaleads/shared/email"
@@ -134,7 +135,7 @@ func orOffline(e agents.Engine) (agents.Engine, error) {
 	if e != nil {
 		return e, nil
 	}
-	return agents.NewOffline()
+	return offline.New()
 }
 
 // PrintSummary writes the end-of-run summary.
