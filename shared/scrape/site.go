@@ -4,8 +4,10 @@
 package scrape
 
 import (
+	"bytes"
 	"strings"
 	"unicode"
+	"unicode/utf8"
 )
 
 // Site is what was learnt from one prospect's website.
@@ -63,18 +65,48 @@ func (s *Site) Text() string {
 	return b.String()
 }
 
-// Find reports which page contains quote verbatim (comparison ignores case
-// and collapses whitespace and typographic quotes/apostrophes), and whether one does.
+// Find reports which page contains quote verbatim, and whether one does. It
+// searches everything the engines are shown of each page: the title, the
+// meta description, the headings, the body text and each testimonial's
+// quote, author and job title (also as "author, title", the way prompts
+// show them). The comparison ignores case and collapses whitespace and
+// typographic quotes/apostrophes (see Normalize); a quote must lie within
+// one field.
 func (s *Site) Find(quote string) (url string, ok bool) {
 	if s == nil {
 		return "", false
 	}
-	q := Normalize(quote)
-	if q == "" {
+	q := []byte(Normalize(quote))
+	if len(q) == 0 {
 		return "", false
 	}
-	for _, p := range s.Pages {
-		if strings.Contains(Normalize(p.Text), q) {
+	// One buffer, reused for every field of every page: no allocation per
+	// field, and nothing stored on the (shared, read-only) Site.
+	var buf []byte
+	in := func(field string) bool {
+		if field == "" {
+			return false
+		}
+		buf = appendNormalized(buf[:0], field)
+		return bytes.Contains(buf, q)
+	}
+	for i := range s.Pages {
+		p := &s.Pages[i]
+		if in(p.Title) || in(p.Description) {
+			return p.URL, true
+		}
+		for _, h := range p.Headings {
+			if in(h) {
+				return p.URL, true
+			}
+		}
+		for _, t := range p.Quotes {
+			if in(t.Quote) || in(t.Author) || in(t.Title) ||
+				(t.Author != "" && t.Title != "" && in(t.Author+", "+t.Title)) {
+				return p.URL, true
+			}
+		}
+		if in(p.Text) {
 			return p.URL, true
 		}
 	}
@@ -85,8 +117,12 @@ func (s *Site) Find(quote string) (url string, ok bool) {
 // collapses runs of white space to one space. Grounding checks compare
 // normalized strings.
 func Normalize(s string) string {
-	var b strings.Builder
-	b.Grow(len(s))
+	return strings.TrimSpace(string(appendNormalized(make([]byte, 0, len(s)), s)))
+}
+
+// appendNormalized appends Normalize(s) to dst, except that it may end with
+// one space.
+func appendNormalized(dst []byte, s string) []byte {
 	space := true
 	for _, r := range s {
 		switch r {
@@ -99,13 +135,13 @@ func Normalize(s string) string {
 		}
 		if unicode.IsSpace(r) {
 			if !space {
-				b.WriteByte(' ')
+				dst = append(dst, ' ')
 				space = true
 			}
 			continue
 		}
 		space = false
-		b.WriteRune(unicode.ToLower(r))
+		dst = utf8.AppendRune(dst, unicode.ToLower(r))
 	}
-	return strings.TrimSpace(b.String())
+	return dst
 }
