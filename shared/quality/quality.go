@@ -6,7 +6,40 @@
 // _validate_quality are kept (word count −20, unfilled variable −30, each
 // fallback level ≥ 3 −10, title-cased job title −15) and the checks of the
 // reference rubric are added at low weights. Some flags are hard gates: an
-// email carrying one is never auto-approved, whatever its score.
+// email carrying one is never auto-approved, whatever its
+// score. The flags, by code (points; gate):
+//
+//   - unfilled_variable (30; gate): a {{variable}}, {x}, [PLACEHOLDER] or
+//     N/A left in the subject or body, or a variable empty or "n/a".
+//   - word_count (20): the body is outside the template's word range.
+//   - contact_field_length (20; gate): a contact column longer than any
+//     real value (first_name, last_name > 40 characters, company_name > 80,
+//     other columns > 200).
+//   - names_agency (20; gate): an agent value names the client, the agency
+//     sending the email (Input.ClientNames), instead of the prospect.
+//   - markup_in_value (15; gate): an agent value holds markup or stray
+//     punctuation (a tag or angle bracket, an HTML entity, braces, Markdown
+//     emphasis, a URL, a "|" separator, unbalanced quotes or brackets, a
+//     run of punctuation at either end); one flag for all such values.
+//   - copied_from_client_context (15): target_persona or product_category
+//     repeats one of the client's own phrases (Input.ClientPhrases: its
+//     persona titles), or their start cut to fit: the agency's buyers
+//     presented as the prospect's.
+//   - title_case_role (15): job titles capitalised mid-sentence.
+//   - high_fallback (10 per variable): fallback level 3 (client's
+//     context) or 4 (generic default).
+//   - ungrounded_evidence (10 per agent; gate): an agent cited quotes not
+//     found on the scraped pages; one flag per agent, naming its variables.
+//   - jargon (10 per term, at most 20), spam_words (5 per term, at most
+//     15): terms of the lexicon's lists, contact column values masked.
+//   - subject (15 empty; 5 too long; 10 fake "RE:"/"TR:" or ALL CAPS).
+//   - links (5 for more than one; 10 for a URL shortener).
+//   - low_confidence (5 per variable): confidence 1 or 2 out of 5.
+//   - call_to_action (5): no question, or more than three.
+//   - long_sentence (5): a sentence over 35 words.
+//
+// Flags raised upstream (Input.Extra: prompt injection, LLM fallback…) are
+// included and deducted as given.
 package quality
 
 import (
@@ -41,6 +74,10 @@ const (
 	CodeLinks              = "links"
 	CodeCallToAction       = "call_to_action"
 	CodeLongSentence       = "long_sentence"
+	CodeMarkupInValue      = "markup_in_value"
+	CodeContactLength      = "contact_field_length"
+	CodeNamesAgency        = "names_agency"
+	CodeCopiedFromClient   = "copied_from_client_context"
 )
 
 // Limits of the subject, link and sentence checks.
@@ -50,6 +87,11 @@ const (
 	maxLinks         = 1
 	maxQuestions     = 3
 	maxSentenceWords = 35
+
+	// Longest sane contact column values, in characters.
+	maxNameChars    = 40  // first_name, last_name
+	maxCompanyChars = 80  // company_name
+	maxColumnChars  = 200 // any other column
 )
 
 // Variable is one template variable as filled for this email.
@@ -69,6 +111,16 @@ type Input struct {
 	MinWords, MaxWords int    // body word range; 0 = DefaultMinWords / DefaultMaxWords
 	Variables          []Variable
 	Extra              []email.Flag // flags raised upstream (prompt injection on the site, LLM fallback, ...): included and deducted
+
+	// ClientNames are the names of the client, the agency that sends the
+	// email ("Prospectia"): an agent value naming it speaks of the sender
+	// where the prospect was meant (names_agency).
+	ClientNames []string
+	// ClientPhrases are phrases of the client's own context, such as its
+	// persona titles: a target_persona or product_category equal to one
+	// presents the agency's own buyers or offer as the prospect's
+	// (copied_from_client_context).
+	ClientPhrases []string
 }
 
 // AutoApprovable reports whether a report may be auto-approved at
@@ -93,6 +145,10 @@ func Score(in Input) email.Report {
 	flags = appendFlag(flags, checkWordCount(in))
 	flags = appendFlag(flags, checkUnfilled(in))
 	flags = append(flags, checkVariables(in.Variables)...)
+	flags = appendFlag(flags, checkMarkup(in.Variables))
+	flags = appendFlag(flags, checkContactLength(in.Variables))
+	flags = appendFlag(flags, checkNamesAgency(in.Variables, in.ClientNames))
+	flags = appendFlag(flags, checkCopiedFromClient(in.Variables, in.ClientPhrases))
 	flags = appendFlag(flags, checkTitleCase(lang, masked, in.Variables))
 	flags = appendFlag(flags, checkJargon(lang, masked, in.Variables))
 	flags = appendFlag(flags, checkSpam(lang, masked, in.Variables))
@@ -262,15 +318,359 @@ func checkVariables(vars []Variable) []email.Flag {
 			flags = append(flags, email.Flag{Code: CodeLowConfidence, Points: 5,
 				Message: fmt.Sprintf("Variable %s has low confidence (%d/5).", v.Name, v.Confidence)})
 		}
-		if len(v.Ungrounded) > 0 {
-			msg := fmt.Sprintf("Variable %s cites evidence not found in the scraped pages: %q", v.Name, truncate(strings.TrimSpace(v.Ungrounded[0]), 80))
-			if n := len(v.Ungrounded) - 1; n > 0 {
-				msg += fmt.Sprintf(" (+%d more)", n)
+	}
+	return append(flags, checkUngrounded(vars)...)
+}
+
+// checkUngrounded raises one ungrounded_evidence flag per agent with
+// ungrounded quotes, naming the variables it filled: an agent's quotes
+// back all of its variables, so an agent filling two variables is not
+// penalised twice.
+func checkUngrounded(vars []Variable) []email.Flag {
+	type group struct {
+		names  []string
+		quotes []string
+	}
+	var order []string
+	groups := map[string]*group{}
+	for _, v := range vars {
+		if len(v.Ungrounded) == 0 {
+			continue
+		}
+		key := "agent:" + v.Agent
+		if v.Agent == "" {
+			key = "var:" + v.Name
+		}
+		g := groups[key]
+		if g == nil {
+			g = &group{}
+			groups[key] = g
+			order = append(order, key)
+		}
+		g.names = append(g.names, v.Name)
+		for _, q := range v.Ungrounded {
+			if q = strings.TrimSpace(q); q != "" {
+				g.quotes = append(g.quotes, q)
 			}
-			flags = append(flags, email.Flag{Code: CodeUngroundedEvidence, Points: 10, Gate: true, Message: msg + "."})
 		}
 	}
+	var flags []email.Flag
+	for _, key := range order {
+		g := groups[key]
+		names, quotes := dedupe(g.names), dedupe(g.quotes)
+		subject := "Variable " + names[0] + " cites"
+		if len(names) > 1 {
+			subject = "Variables " + strings.Join(names, ", ") + " cite"
+		}
+		msg := subject + " evidence not found in the scraped pages"
+		if len(quotes) > 0 {
+			msg += fmt.Sprintf(": %q", truncate(quotes[0], 80))
+			if n := len(quotes) - 1; n > 0 {
+				msg += fmt.Sprintf(" (+%d more)", n)
+			}
+		}
+		flags = append(flags, email.Flag{Code: CodeUngroundedEvidence, Points: 10, Gate: true, Message: msg + "."})
+	}
 	return flags
+}
+
+var (
+	// A tag ("<br>", "</p>"), the end of an attribute (`">`), or a lone
+	// angle bracket.
+	markupTag = regexp.MustCompile(`<[^<>]{0,60}>|["']?>|<`)
+	// An HTML entity: "&nbsp;", "&amp;", "&#39;", "&#x27;".
+	markupEntity = regexp.MustCompile(`&(?:#[0-9]{1,7}|#[xX][0-9a-fA-F]{1,6}|[a-zA-Z][a-zA-Z0-9]{1,31});`)
+)
+
+// Punctuation that does not start or end a phrase of an email sentence
+// ("- gestion de paie", "HubSpot,", "paie ..."). Not included at the end:
+// ".", "!", "?", "%", closing brackets and quotes, "+" and "#" ("C++", "C#").
+const (
+	strayLeading  = ".,;:!?|/\\*#_=~^&@•·…–—-+)]»”"
+	strayTrailing = ",;:|/\\*_=~^&@•·–—-([«“"
+	strayRun      = ".,;:!?|/\\*_=~^&@•·…–—-" // two or more of these end a value
+)
+
+// markupIn returns what in an agent value is markup or stray punctuation:
+// a tag or lone angle bracket, an HTML entity, braces, Markdown emphasis, a
+// URL, a separator ("|", "•"), a control character, unbalanced quotes or
+// brackets, or a run of punctuation at either end. Each item names the
+// offending text.
+func markupIn(value string) []string {
+	v := strings.TrimSpace(value)
+	var found []string
+	add := func(format string, args ...any) { found = append(found, fmt.Sprintf(format, args...)) }
+	for _, u := range urlPattern.FindAllString(v, 2) {
+		add("URL %q", truncate(u, 40))
+	}
+	v = urlPattern.ReplaceAllString(v, "URL")
+	for _, m := range dedupe(markupTag.FindAllString(v, 3)) {
+		add("%q", truncate(m, 30))
+	}
+	for _, m := range dedupe(markupEntity.FindAllString(v, 3)) {
+		add("%q", m)
+	}
+	for _, m := range []string{"{", "}", "**", "`", "|", "•"} {
+		if strings.Contains(v, m) {
+			add("%q", m)
+		}
+	}
+	if strings.IndexFunc(v, unicode.IsControl) >= 0 {
+		add("a line break or control character")
+	}
+	if strings.Count(v, `"`)%2 != 0 {
+		add(`unbalanced '"'`)
+	}
+	for _, pair := range []string{"«»", "“”", "()", "[]"} {
+		if r := unbalanced(v, pair); r != "" {
+			add("unbalanced %q", r)
+		}
+	}
+	if run := leadingRun(v); run != "" {
+		add("leading %q", run)
+	}
+	if run := trailingRun(v); run != "" {
+		add("trailing %q", run)
+	}
+	return dedupe(found)
+}
+
+// unbalanced returns the first bracket of pair (opening and closing rune)
+// left unmatched in s, or "".
+func unbalanced(s, pair string) string {
+	rs := []rune(pair)
+	open, closing := rs[0], rs[1]
+	depth := 0
+	for _, r := range s {
+		switch r {
+		case open:
+			depth++
+		case closing:
+			if depth == 0 {
+				return string(closing)
+			}
+			depth--
+		}
+	}
+	if depth > 0 {
+		return string(open)
+	}
+	return ""
+}
+
+// leadingRun returns the stray punctuation starting s (spaces between
+// marks included), or "". A sign before a number ("+30 %", "-20 %") is not
+// stray.
+func leadingRun(s string) string {
+	end := 0
+	for i, r := range s {
+		if !strings.ContainsRune(strayLeading, r) && (end == 0 || r != ' ') {
+			break
+		}
+		end = i + utf8.RuneLen(r)
+	}
+	run := strings.TrimSpace(s[:end])
+	if run == "" {
+		return ""
+	}
+	if utf8.RuneCountInString(run) == 1 {
+		next, _ := utf8.DecodeRuneInString(s[end:])
+		if strings.ContainsAny(run, "+-–") && unicode.IsDigit(next) || run == "." && unicode.IsLetter(next) {
+			return "" // "+30 %", ".NET"
+		}
+	}
+	return run
+}
+
+// trailingRun returns the stray punctuation ending s: one mark of
+// strayTrailing, or two or more of strayRun (spaces between marks
+// included), or "".
+func trailingRun(s string) string {
+	start, marks := len(s), 0
+	for start > 0 {
+		r, size := utf8.DecodeLastRuneInString(s[:start])
+		if r == ' ' && marks > 0 {
+			start -= size
+			continue
+		}
+		if !strings.ContainsRune(strayRun, r) && !strings.ContainsRune(strayTrailing, r) {
+			break
+		}
+		marks++
+		start -= size
+	}
+	run := strings.TrimSpace(s[start:])
+	if run == "" {
+		return ""
+	}
+	if marks >= 2 {
+		return run
+	}
+	if last, _ := utf8.DecodeLastRuneInString(run); strings.ContainsRune(strayTrailing, last) {
+		return run
+	}
+	return ""
+}
+
+// checkMarkup flags agent values holding markup or stray punctuation: it
+// would be printed in the email as is.
+func checkMarkup(vars []Variable) *email.Flag {
+	var parts []string
+	for _, v := range vars {
+		if v.Agent == "" {
+			continue // contact columns: checkContactLength
+		}
+		if found := markupIn(v.Value); len(found) > 0 {
+			parts = append(parts, fmt.Sprintf("%s = %q (%s)", v.Name, truncate(strings.TrimSpace(v.Value), 60), strings.Join(found, ", ")))
+		}
+	}
+	if len(parts) == 0 {
+		return nil
+	}
+	return &email.Flag{Code: CodeMarkupInValue, Points: 15, Gate: true,
+		Message: "Markup or stray punctuation in values (it would show in the email): " + joinLimited(parts, "; ", 4) + "."}
+}
+
+// checkContactLength flags contact columns longer than any real value
+// (a 10,000-character first name makes an 11,000-character email).
+func checkContactLength(vars []Variable) *email.Flag {
+	var parts []string
+	for _, v := range vars {
+		if v.Agent != "" {
+			continue
+		}
+		limit := maxColumnChars
+		switch v.Name {
+		case "first_name", "last_name":
+			limit = maxNameChars
+		case "company_name":
+			limit = maxCompanyChars
+		}
+		if n := utf8.RuneCountInString(strings.TrimSpace(v.Value)); n > limit {
+			parts = append(parts, fmt.Sprintf("%s is %d characters (at most %d): %q", v.Name, n, limit, truncate(strings.TrimSpace(v.Value), 40)))
+		}
+	}
+	if len(parts) == 0 {
+		return nil
+	}
+	return &email.Flag{Code: CodeContactLength, Points: 20, Gate: true,
+		Message: "Contact fields too long: " + joinLimited(parts, "; ", 4) + "."}
+}
+
+// checkNamesAgency flags agent values that name the client (the agency
+// sending the email) where the prospect was meant ("vous vendez votre
+// Prospectia", a competitor named "Prospectia").
+func checkNamesAgency(vars []Variable, clientNames []string) *email.Flag {
+	var names []string
+	for _, n := range clientNames {
+		if n = compareForm(n); utf8.RuneCountInString(n) >= 2 {
+			names = append(names, n)
+		}
+	}
+	if len(names) == 0 {
+		return nil
+	}
+	var parts []string
+	for _, v := range vars {
+		if v.Agent == "" {
+			continue
+		}
+		val := compareForm(v.Value)
+		for i, n := range names {
+			if containsWord(val, n) {
+				parts = append(parts, fmt.Sprintf("%s = %q names %q", v.Name, truncate(strings.TrimSpace(v.Value), 60), strings.TrimSpace(clientNames[i])))
+				break
+			}
+		}
+	}
+	if len(parts) == 0 {
+		return nil
+	}
+	return &email.Flag{Code: CodeNamesAgency, Points: 20, Gate: true,
+		Message: "Values name the agency (the sender) instead of the prospect: " + joinLimited(parts, "; ", 4) + "."}
+}
+
+// clientContextVars are the variables that describe the prospect's market
+// and must not repeat the client's own context.
+var clientContextVars = map[string]bool{"target_persona": true, "product_category": true}
+
+// checkCopiedFromClient flags a target_persona or product_category that
+// repeats one of the client's own phrases (a persona title of personas.md):
+// the agency's buyers presented as the prospect's. A value repeats a phrase
+// when it equals it (folded, spaces collapsed) or is its start cut at a
+// word, at least 3 words and more than half of them: a copy shortened to
+// fit the variable ("VP Sales ou directeur commercial d'une scale-up" for
+// "VP Sales ou directeur commercial d'une scale-up SaaS"), while a short
+// common role ("head of sales") stays free.
+func checkCopiedFromClient(vars []Variable, phrases []string) *email.Flag {
+	type phrase struct{ form, text string }
+	var own []phrase
+	for _, p := range phrases {
+		if f := compareForm(p); f != "" {
+			own = append(own, phrase{f, strings.TrimSpace(p)})
+		}
+	}
+	if len(own) == 0 {
+		return nil
+	}
+	var parts []string
+	for _, v := range vars {
+		if v.Agent == "" || !clientContextVars[v.Name] {
+			continue
+		}
+		val := compareForm(v.Value)
+		if val == "" {
+			continue
+		}
+		for _, p := range own {
+			if val == p.form || copiedStart(val, p.form) {
+				parts = append(parts, fmt.Sprintf("%s = %q repeats %q", v.Name, truncate(strings.TrimSpace(v.Value), 60), truncate(p.text, 60)))
+				break
+			}
+		}
+	}
+	if len(parts) == 0 {
+		return nil
+	}
+	return &email.Flag{Code: CodeCopiedFromClient, Points: 15,
+		Message: "Values repeat the client's own context instead of describing the prospect: " + joinLimited(parts, "; ", 4) + "."}
+}
+
+// copiedStart reports whether val (compareForm) is the start of phrase cut
+// at a word, with at least 3 words and more than half of phrase's.
+func copiedStart(val, phrase string) bool {
+	rest, ok := strings.CutPrefix(phrase, val)
+	if !ok || !strings.HasPrefix(rest, " ") {
+		return false
+	}
+	n := len(strings.Fields(val))
+	return n >= 3 && 2*n > len(strings.Fields(phrase))
+}
+
+// compareForm folds s (lexicon.Fold: lower case, no accents), collapses
+// its white space and trims the punctuation around it.
+func compareForm(s string) string {
+	return strings.TrimFunc(strings.Join(strings.Fields(lexicon.Fold(s)), " "), func(r rune) bool {
+		return unicode.IsSpace(r) || unicode.IsPunct(r)
+	})
+}
+
+// containsWord reports whether word occurs in text between non-word
+// characters.
+func containsWord(text, word string) bool {
+	for i := 0; ; {
+		j := strings.Index(text[i:], word)
+		if j < 0 {
+			return false
+		}
+		j += i
+		before, _ := utf8.DecodeLastRuneInString(text[:j])
+		after, _ := utf8.DecodeRuneInString(text[j+len(word):])
+		if !isWordRune(before) && !isWordRune(after) {
+			return true
+		}
+		i = j + 1
+	}
 }
 
 func checkTitleCase(lang, text string, vars []Variable) *email.Flag {

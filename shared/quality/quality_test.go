@@ -134,6 +134,53 @@ func TestRules(t *testing.T) {
 		{"ungrounded evidence quoted and truncated", setVar("specific_target_1", func(v *Variable) {
 			v.Ungrounded = []string{"Doctolib ouvre un nouveau centre de support à Nantes avec une équipe de trente personnes dès janvier prochain", "autre"}
 		}), []want{{CodeUngroundedEvidence, 10, true, []string{"specific_target_1", `"Doctolib ouvre un nouveau centre`, "…", "(+1 more)"}}}},
+		{"ungrounded evidence once per agent, naming its variables", func(in *Input) {
+			quotes := []string{"pour les directeurs de la relation client", "logiciel de support"}
+			setVar("target_persona", func(v *Variable) { v.Ungrounded = quotes })(in)
+			in.Variables = append(in.Variables, Variable{Name: "product_category", Value: "logiciel de support", Agent: "persona",
+				Confidence: 4, FallbackLevel: 1, Ungrounded: quotes})
+		}, []want{{CodeUngroundedEvidence, 10, true, []string{"Variables target_persona, product_category cite", `"pour les directeurs`, "(+1 more)"}}}},
+		{"ungrounded evidence of two agents, two flags", func(in *Input) {
+			setVar("target_persona", func(v *Variable) { v.Ungrounded = []string{"a"} })(in)
+			setVar("system_1", func(v *Variable) { v.Ungrounded = []string{"b"} })(in)
+		}, []want{{CodeUngroundedEvidence, 10, true, []string{"Variable system_1 cites", `"b"`}}, {CodeUngroundedEvidence, 10, true, []string{"Variable target_persona cites", `"a"`}}}},
+		{"markup in an agent value", setVar("target_persona", func(v *Variable) { v.Value = `directrices financières ">` }),
+			[]want{{CodeMarkupInValue, 15, true, []string{"target_persona", `directrices financières`, `"\">"`}}}},
+		{"markup in two values, one flag", func(in *Input) {
+			setVar("system_1", func(v *Variable) { v.Value = "Zendesk&nbsp;Suite" })(in)
+			setVar("specific_target_1", func(v *Variable) { v.Value = "- recrute à Nantes" })(in)
+		}, []want{{CodeMarkupInValue, 15, true, []string{`specific_target_1 = "- recrute à Nantes" (leading "-")`, `system_1 = "Zendesk&nbsp;Suite" ("&nbsp;")`}}}},
+		{"markup in a contact column is not an agent value", setVar("company_name", func(v *Variable) { v.Value = "Doctolib <b>" }), nil},
+		{"contact first name too long", setVar("first_name", func(v *Variable) { v.Value = strings.Repeat("a", 10000) }),
+			[]want{{CodeContactLength, 20, true, []string{"first_name is 10000 characters (at most 40)", `"aaa`}}}},
+		{"contact names at their limits pass", func(in *Input) {
+			setVar("first_name", func(v *Variable) { v.Value = strings.Repeat("é", 40) })(in)
+			setVar("company_name", func(v *Variable) { v.Value = strings.Repeat("b", 80) })(in)
+			in.Variables = append(in.Variables, Variable{Name: "industry", Value: strings.Repeat("c", 200)})
+		}, nil},
+		{"contact columns over their limits", func(in *Input) {
+			setVar("company_name", func(v *Variable) { v.Value = strings.Repeat("b", 81) })(in)
+			in.Variables = append(in.Variables, Variable{Name: "last_name", Value: strings.Repeat("d", 41)},
+				Variable{Name: "industry", Value: strings.Repeat("c", 201)})
+		}, []want{{CodeContactLength, 20, true, []string{"company_name is 81 characters (at most 80)", "last_name is 41 characters (at most 40)", "industry is 201 characters (at most 200)"}}}},
+		{"agent value names the agency", func(in *Input) {
+			in.ClientNames = []string{"Kaléads"}
+			setVar("system_1", func(v *Variable) { v.Value = "les séquences de KALEADS" })(in)
+		}, []want{{CodeNamesAgency, 20, true, []string{`system_1 = "les séquences de KALEADS" names "Kaléads"`}}}},
+		{"agency name inside a longer word, or in a contact column, is fine", func(in *Input) {
+			in.ClientNames = []string{"Zen", " ", ""}
+			setVar("company_name", func(v *Variable) { v.Value = "Zen" })(in)
+		}, nil},
+		{"persona repeated from the client's context", func(in *Input) {
+			in.ClientPhrases = []string{"Fondateur ou CEO", "Directeurs de la Relation  Client."}
+		}, []want{{CodeCopiedFromClient, 15, false, []string{`target_persona = "directeurs de la relation client" repeats "Directeurs de la Relation  Client."`, "client's own context"}}}},
+		{"persona copied from the client's context, cut to fit", func(in *Input) {
+			in.ClientPhrases = []string{"Directeurs de la relation client d'un réseau de cliniques"}
+		}, []want{{CodeCopiedFromClient, 15, false, []string{`target_persona = "directeurs de la relation client" repeats "Directeurs de la relation client d'un réseau`}}}},
+		{"client phrase contained, a short start, or in another variable, is fine", func(in *Input) {
+			in.ClientPhrases = []string{"directeurs", "Zendesk", "Directeurs de la relation client et chefs de projet de grands comptes industriels",
+				"les directeurs de la relation client", "directeurs de la relation clientèle"}
+		}, nil},
 		{"title-cased role", replaceBody(persona, "des Directeurs de la Relation Client"),
 			[]want{{CodeTitleCaseRole, 15, false, []string{`"Directeurs de la Relation Client"`}}}},
 		{"title-cased role named with its variable", func(in *Input) {
@@ -145,7 +192,7 @@ func TestRules(t *testing.T) {
 			replaceBody("Vos responsables qualité", "Vos VP Sales")(in)
 		}, []want{{CodeTitleCaseRole, 15, false, []string{`"Directeurs Financiers"`, `"VP Sales"`}}}},
 		{"jargon named with its variable", func(in *Input) {
-			setVar("system_1", func(v *Variable) { v.Value = "Zendesk, leader du marché," })(in)
+			setVar("system_1", func(v *Variable) { v.Value = "Zendesk, leader du marché" })(in)
 			replaceBody("Zendesk", "Zendesk, leader du marché,")(in)
 		}, []want{{CodeJargon, 10, false, []string{`"leader" (in system_1)`}}}},
 		{"jargon capped at 20", replaceBody(offerLine, "Notre outil innovant, disruptif et clé en main se branche sur Zendesk et Intercom"),
@@ -227,6 +274,68 @@ func TestRules(t *testing.T) {
 				t.Errorf("score = %d, want %d", r.Score, 100-total)
 			}
 		})
+	}
+}
+
+func TestMarkupIn(t *testing.T) {
+	tests := []struct {
+		value string
+		want  []string // nil: clean
+	}{
+		{"directeurs financiers de PME", nil},
+		{"logiciel de paie", nil},
+		{"+30 % de rendez-vous", nil},
+		{"-20 % de délai", nil},
+		{"développeurs C++", nil},
+		{"C#", nil},
+		{".NET", nil},
+		{"Acme Inc.", nil},
+		{"S.A.", nil},
+		{"HubSpot (CRM)", nil},
+		{"« clé » et “prêt”", nil},
+		{"l'équipe R&D", nil},
+		{"Booking.com", nil},
+		{"3 000 € par mois", nil},
+		{"une question ?", nil},
+		{"  espaces autour  ", nil},
+		{`directrices financières ">`, []string{`"\">"`}},
+		{"<b>paie</b>", []string{`"<b>"`, `"</b>"`}},
+		{"CA > 1 M€", []string{`">"`}},
+		{"paie&nbsp;PME", []string{`"&nbsp;"`}},
+		{"R&amp;D et &#39;x&#x27;", []string{`"&amp;"`, `"&#39;"`, `"&#x27;"`}},
+		{`logiciel "paie`, []string{`unbalanced '"'`}},
+		{"« paie", []string{`unbalanced "«"`}},
+		{"outil (CRM", []string{`unbalanced "("`}},
+		{"CRM) et ERP", []string{`unbalanced ")"`}},
+		{"liste [PME", []string{`unbalanced "["`}},
+		{"{segment} de PME", []string{`"{"`, `"}"`}},
+		{"**paie**", []string{`"**"`}},
+		{"`code`", []string{"\"`\""}},
+		{"suite | Pricing | Free trial", []string{`"|"`}},
+		{"paie • RH", []string{`"•"`}},
+		{"ligne\nautre", []string{"line break"}},
+		{"- gestion de paie", []string{`leading "-"`}},
+		{"..., gestion", []string{`leading "...,"`}},
+		{"HubSpot,", []string{`trailing ","`}},
+		{"logiciel de paie ...", []string{`trailing "..."`}},
+		{"paie - .", []string{`trailing "- ."`}},
+		{"voir https://acme.example/paie", []string{`URL "https://acme.example/paie"`}},
+		{"www.acme.example", []string{`URL "www.acme.example"`}},
+	}
+	for _, tt := range tests {
+		got := markupIn(tt.value)
+		if tt.want == nil {
+			if len(got) > 0 {
+				t.Errorf("markupIn(%q) = %q, want nothing", tt.value, got)
+			}
+			continue
+		}
+		joined := strings.Join(got, ", ")
+		for _, w := range tt.want {
+			if !strings.Contains(joined, w) {
+				t.Errorf("markupIn(%q) = %q, want %s", tt.value, got, w)
+			}
+		}
 	}
 }
 
@@ -355,6 +464,7 @@ func FuzzScore(f *testing.F) {
 	f.Add(subject, body, "fr", 0, 0, 3, 4, "Zendesk")
 	f.Add("RE: {{x}}", "Aux Directeurs Financiers ? https://bit.ly/x [NOM] N/A", "", 10, 5, 1, 9, "")
 	f.Add("", "", "xx", -1, -5, -3, -2, "n/a")
+	f.Add("x", "y", "en", 0, 0, 3, 1, `<b>" (&nbsp; …, https://a.example`)
 	f.Fuzz(func(t *testing.T, subject, body, lang string, minW, maxW, conf, level int, value string) {
 		r := Score(Input{
 			Subject: subject, Body: body, Language: lang, MinWords: minW, MaxWords: maxW,
@@ -362,7 +472,9 @@ func FuzzScore(f *testing.F) {
 				{Name: "v", Value: value, Agent: "a", Confidence: conf, FallbackLevel: level, Ungrounded: []string{value}},
 				{Name: "company_name", Value: value},
 			},
-			Extra: []email.Flag{{Code: "extra", Points: conf % 200}},
+			Extra:         []email.Flag{{Code: "extra", Points: conf % 200}},
+			ClientNames:   []string{value, lang},
+			ClientPhrases: []string{value},
 		})
 		if r.Score < 0 || r.Score > 100 {
 			t.Fatalf("score %d out of range", r.Score)
