@@ -110,6 +110,8 @@ var (
 	buyerIndex tagIndex
 	concepts   tagIndex
 	legalForms [][]string // folded token sequences
+	// conceptBuyers maps a concept to its usual buyer (concept_buyers.txt).
+	conceptBuyers = map[string]Buyer{}
 	cues       = map[Cue]matcher{}
 	// foldedStops are the stopwords of every language, folded.
 	foldedStops = map[string]bool{}
@@ -149,6 +151,12 @@ func init() {
 			concepts.add(strings.TrimSpace(t), strings.TrimSpace(id))
 		}
 	}
+	for _, line := range readList("all", "concept_buyers.txt") {
+		concept, buyer, ok := strings.Cut(line, ":")
+		if b, known := buyers[strings.TrimSpace(buyer)]; ok && known {
+			conceptBuyers[strings.TrimSpace(concept)] = b
+		}
+	}
 	for _, l := range readList("all", "legal.txt") {
 		var words []string
 		for _, t := range matchTokens(l) {
@@ -156,6 +164,8 @@ func init() {
 		}
 		legalForms = append(legalForms, words)
 	}
+	// longest first: "S.A.S." is one form, not "A/S" after an "S"
+	slices.SortStableFunc(legalForms, func(a, b []string) int { return len(b) - len(a) })
 	for _, c := range []Cue{CueCompare, CueRelation, CueCareers} {
 		cues[c] = newMatcher(readList("all", string(c)+".txt"))
 	}
@@ -193,6 +203,13 @@ func Buyers(text string) []BuyerMatch {
 // BuyerByID returns a buyer function of all/buyers.txt.
 func BuyerByID(id string) (Buyer, bool) {
 	b, ok := buyers[id]
+	return b, ok
+}
+
+// ConceptBuyer returns the buyer function that usually buys a product of
+// concept (a concept of Terms, with or without its "#").
+func ConceptBuyer(concept string) (Buyer, bool) {
+	b, ok := conceptBuyers[strings.TrimPrefix(concept, "#")]
 	return b, ok
 }
 

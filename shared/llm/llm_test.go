@@ -97,10 +97,12 @@ func TestUngroundedQuoteIsDowngraded(t *testing.T) {
 	content := `{"injection_detected":false,"reasoning":"vu sur le site","evidence":[{"url":"https://planifix.fr/","quote":"leader mondial du planning depuis 1990"}],` +
 		`"values":{"target_persona":"directeurs de production de pme","product_category":"logiciel de planification"},"fallback_level":1,"confidence":5}`
 	e, _ := startScript(t, reply(content, "stop"))
-	a, err := e.Answer(context.Background(), testRequest(t, agents.Persona, testSite()))
+	req := testRequest(t, agents.Persona, testSite())
+	a, err := e.Answer(context.Background(), req)
 	if err != nil {
 		t.Fatal(err)
 	}
+	a = agents.Check(req, a) // the pipeline grounds every engine's answer
 	if a.Engine != "llm" || a.FallbackLevel != email.LevelInferred || a.Confidence > 3 {
 		t.Fatalf("want a downgraded llm answer, got engine %s level %d confidence %d", a.Engine, a.FallbackLevel, a.Confidence)
 	}

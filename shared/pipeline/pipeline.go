@@ -280,7 +280,11 @@ func (p *Pipeline) answer(ctx context.Context, key string, req agents.Request) (
 		p.mu.Unlock()
 	}()
 
+	// Every answer, cached or new, from any engine, goes through the checks
+	// Go can enforce (grounded evidence, competitor rules): an answer cached
+	// before a check existed is checked too.
 	if a, ok, err := p.cfg.Cache.Get(ctx, key); err == nil && ok {
+		a = agents.Check(req, a)
 		f.ans = a
 		p.hits.Add(1)
 		return a, true, nil
@@ -291,6 +295,7 @@ func (p *Pipeline) answer(ctx context.Context, key string, req agents.Request) (
 		f.err = fmt.Errorf("agent %s for %s: %w", req.Spec.Name, req.Contact.CompanyName, err)
 		return email.Answer{}, false, f.err
 	}
+	a = agents.Check(req, a)
 	f.ans = a
 	if a.Engine != p.cfg.Engine.Name() {
 		// A fallback answer (the LLM failed for this company this time) is

@@ -43,13 +43,13 @@ func caseStudy(pb *phrasebook, req agents.Request) email.Answer {
 	var insight string
 	switch {
 	case client != "" && industry != "":
-		insight = compose(ri, pb.CaseInsightInd, map[string]string{"client": client, "industry": industry, "result": result})
+		insight = pb.compose(ri, pb.CaseInsightInd, map[string]string{"client": client, "industry": industry, "result": result})
 	case client != "":
-		insight = compose(ri, pb.CaseInsight, map[string]string{"client": client, "result": result})
+		insight = pb.compose(ri, pb.CaseInsight, map[string]string{"client": client, "result": result})
 	case industry != "":
-		insight = compose(ri, pb.CaseAnonInd, map[string]string{"industry": industry, "result": result})
+		insight = pb.compose(ri, pb.CaseAnonInd, map[string]string{"industry": industry, "result": result})
 	default:
-		insight = compose(ri, pb.CaseAnonymous, map[string]string{"result": result})
+		insight = pb.compose(ri, pb.CaseAnonymous, map[string]string{"result": result})
 	}
 	values := map[string]string{"case_study_insight": insight, "case_study_result": result}
 	if industryMatch {

@@ -46,6 +46,9 @@ type phrasebook struct {
 	// for"); AudienceHeadings title a "who it's for" section.
 	AudienceLeads    []string `json:"audience_leads"`
 	AudienceHeadings []string `json:"audience_headings"`
+	// TeamWords name a group of buyers ("sales and support teams",
+	// "équipes RH et paie"): the words around them may name functions.
+	TeamWords []string `json:"team_words"`
 	Segments         []struct {
 		Words  []string `json:"words"`
 		Phrase string   `json:"phrase"`
@@ -61,8 +64,13 @@ type phrasebook struct {
 	CaseAnonymous  string `json:"case_insight_anonymous"`
 	CaseAnonInd    string `json:"case_insight_anonymous_industry"`
 	IndustryCat    string `json:"industry_category"`
+	// Elide lists the words that drop their vowel before one ("de" →
+	// "d'" in "une base d'équipes").
+	Elide []string `json:"elide"`
 
 	audienceLead *regexp.Regexp
+	teamPhrase   *regexp.Regexp
+	elision      *regexp.Regexp // nil when the language elides nothing
 }
 
 // Engine is the offline engine.
@@ -87,7 +95,17 @@ func New() (*Engine, error) {
 			leads[i] = regexp.QuoteMeta(l)
 		}
 		sort.Slice(leads, func(i, j int) bool { return len(leads[i]) > len(leads[j]) })
-		pb.audienceLead = regexp.MustCompile(`(?i)(?:^|[\s(])(?:` + strings.Join(leads, "|") + `)\s+([^.,;:!?()\n]{3,80})`)
+		pb.audienceLead = regexp.MustCompile(`(?i)(?:^|[\s(])(?:` + strings.Join(leads, "|") + `)\s+([^.;:!?()\n]{3,80})`)
+		teams := make([]string, len(pb.TeamWords))
+		for i, w := range pb.TeamWords {
+			teams[i] = regexp.QuoteMeta(w)
+		}
+		// "marketing, sales and customer service teams" (up to five words
+		// before) or "équipes commerciales et support" (up to three after).
+		pb.teamPhrase = regexp.MustCompile(`(?i)(?:(?:[\p{L}&-]+,?\s+){1,5}(?:` + strings.Join(teams, "|") + `)(?:[^\p{L}]|$)|(?:^|[\s(])(?:` + strings.Join(teams, "|") + `)(?:\s+[\p{L}-]+,?){1,3})`)
+		if len(pb.Elide) > 0 {
+			pb.elision = regexp.MustCompile(`(^|[\s(])(` + strings.Join(pb.Elide, "|") + `) ([aeiouyàâäéèêëîïôöûüœAEIOUYÀÂÉÈÊÎÔÛŒ])`)
+		}
 		e.books[lang] = &pb
 	}
 	return e, nil

@@ -30,6 +30,7 @@ const (
 	buyerInHeader      = 3 // "for X teams" in the title, description or a heading
 	buyerInSection     = 3 // in a "who it's for" section
 	buyerInBody        = 2 // "for X teams" in the body
+	buyerTeamPhrase    = 1 // "X teams" without "for"
 	buyerInTestimonial = 1 // a testimonial's job title (each)
 )
 
@@ -43,11 +44,19 @@ type buyerVote struct {
 
 // targetPersona reads who the prospect sells to: "for X teams" phrases,
 // "who it's for" sections and testimonial job titles, mapped to a buyer
-// function of the lexicon (never the client's own personas). Nothing found
-// gives the level-4 default with a note.
+// function of the lexicon (level 1); else the usual buyer of the product
+// category the site was classified in (level 2); never the client's own
+// personas. Nothing found gives the level-4 default with a note.
 func targetPersona(pb *phrasebook, req agents.Request) email.Answer {
 	votes := buyerVotes(pb, req.Site)
 	if len(votes) == 0 {
+		cls := agents.Classify(req.Context, req.Contact, req.Site)
+		for _, term := range cls.Terms {
+			if b, ok := lexicon.ConceptBuyer(term); ok && cls.Evidence.Quote != "" {
+				return answer(email.LevelInferred, 2, fmt.Sprintf("target_persona: the site names no buyer; %s are the usual buyers of its product (%s).", b.Team("en"), term),
+					map[string]string{"target_persona": b.Team(req.Language)}, cls.Evidence)
+			}
+		}
 		v := agents.Default(req.Language, "target_persona")
 		a := answer(email.LevelDefault, 1, "target_persona: the site names no buyer team (no \"for X teams\", no \"who it's for\" section, no testimonial title): generic default.",
 			map[string]string{"target_persona": v})
@@ -92,19 +101,22 @@ func buyerVotes(pb *phrasebook, site *scrape.Site) []*buyerVote {
 			v.score += weight
 		}
 	}
+	phrases := func(text, url string, lead, team int) {
+		for _, span := range pb.audienceSpans(text) {
+			vote(span, url, lead, fmt.Sprintf("the site says %q", span))
+		}
+		for _, span := range pb.teamPhrase.FindAllString(text, -1) {
+			span = strings.TrimSpace(strings.Trim(span, " (,.;:!?"))
+			vote(span, url, team, fmt.Sprintf("the site says %q", span))
+		}
+	}
 	for _, p := range site.Pages {
-		header := append([]string{p.Title, p.Description}, p.Headings...)
-		for _, h := range header {
-			for _, span := range pb.audienceSpans(h) {
-				vote(span, p.URL, buyerInHeader, fmt.Sprintf("the site says %q", span))
-			}
+		for _, h := range append([]string{p.Title, p.Description}, p.Headings...) {
+			phrases(h, p.URL, buyerInHeader, buyerInHeader)
 		}
 		for _, line := range strings.Split(p.Text, "\n") {
-			if careers(line) {
-				continue
-			}
-			for _, span := range pb.audienceSpans(line) {
-				vote(span, p.URL, buyerInBody, fmt.Sprintf("the site says %q", span))
+			if !careers(line) {
+				phrases(line, p.URL, buyerInBody, buyerTeamPhrase)
 			}
 		}
 		for _, line := range pb.audienceSection(p) {
@@ -141,7 +153,8 @@ func (pb *phrasebook) audienceSpans(text string) []string {
 }
 
 // audienceSection returns the lines of a "who it's for" section: the lines
-// after a heading of AudienceHeadings, up to the next heading.
+// after a heading of AudienceHeadings, up to the next heading that names no
+// buyer (sub-headings such as "Directions financières" are part of it).
 func (pb *phrasebook) audienceSection(p scrape.Page) []string {
 	headings := map[string]bool{}
 	for _, h := range p.Headings {
@@ -152,8 +165,15 @@ func (pb *phrasebook) audienceSection(p scrape.Page) []string {
 	for _, line := range strings.Split(p.Text, "\n") {
 		line = strings.TrimSpace(line)
 		if headings[line] {
-			in = pb.isAudienceHeading(line)
-			continue
+			switch {
+			case pb.isAudienceHeading(line):
+				in = true
+				continue
+			case in && len(lexicon.Buyers(line)) > 0:
+				// a sub-heading naming a buyer: still in the section
+			default:
+				in = false
+			}
 		}
 		if in && line != "" && !careers(line) {
 			out = append(out, line)

@@ -23,12 +23,12 @@ func signal(pb *phrasebook, req agents.Request) email.Answer {
 	role := ""
 	if b := lexicon.Buyers(persona); len(b) > 0 {
 		role = b[0].Role(req.Language)
-		s1 = compose(r1, pb.Signal1, map[string]string{"role": role})
+		s1 = pb.compose(r1, pb.Signal1, map[string]string{"role": role})
 		if seg := segment(pb, req.Site); seg != "" {
-			s1 = compose(r1, pb.Signal1Segment, map[string]string{"segment": seg, "role": role})
+			s1 = pb.compose(r1, pb.Signal1Segment, map[string]string{"segment": seg, "role": role})
 		}
 	}
-	s2 := compose(r2, pb.Signal2, map[string]string{"category": category})
+	s2 := pb.compose(r2, pb.Signal2, map[string]string{"category": category})
 	why := fmt.Sprintf("phrase patterns filled with the role %q and the category %q.", role, category)
 	if role == "" {
 		why = fmt.Sprintf("the persona %q names no known role: signal 1 is the default; signal 2 uses the category %q.", persona, category)
@@ -42,7 +42,7 @@ func segment(pb *phrasebook, site *scrape.Site) string {
 		return ""
 	}
 	for _, p := range site.Pages {
-		low := " " + strings.Join(strings.Fields(strings.ToLower(p.Text)), " ") + " "
+		low := " " + strings.ToLower(strings.Join(lexicon.Words(p.Text), " ")) + " "
 		for _, s := range pb.Segments {
 			for _, w := range s.Words {
 				if strings.Contains(low, " "+w+" ") {

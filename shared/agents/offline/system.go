@@ -10,7 +10,7 @@ import (
 func system(pb *phrasebook, req agents.Request) email.Answer {
 	r1, _ := agents.System.Rule("system_1")
 	return answer(email.LevelDefault, 2, "three steps from phrase patterns, the first naming the persona.", map[string]string{
-		"system_1": compose(r1, pb.System1, map[string]string{"persona": req.Inputs["target_persona"]}),
+		"system_1": pb.compose(r1, pb.System1, map[string]string{"persona": req.Inputs["target_persona"]}),
 		"system_2": pb.System2,
 		"system_3": pb.System3,
 	})

@@ -64,10 +64,23 @@ func dropDangling(v string) string {
 	}
 }
 
-// compose fills a phrase pattern ("une base de {persona} vérifiée chaque
+// compose fills a phrase pattern (see fill) and applies the language's
+// elisions: "une base de équipes" → "une base d'équipes".
+func (pb *phrasebook) compose(r agents.Rule, pattern string, vals map[string]string) string {
+	out := fill(r, pattern, vals)
+	if pb.elision != nil {
+		out = pb.elision.ReplaceAllStringFunc(out, func(m string) string {
+			sub := pb.elision.FindStringSubmatch(m)
+			return sub[1] + strings.TrimSuffix(sub[2], "e") + "'" + sub[3]
+		})
+	}
+	return out
+}
+
+// fill fills a phrase pattern ("une base de {persona} vérifiée chaque
 // semaine") so that the result fits rule: the inserted values are shortened,
 // longest first, never the pattern's own words.
-func compose(r agents.Rule, pattern string, vals map[string]string) string {
+func fill(r agents.Rule, pattern string, vals map[string]string) string {
 	words := map[string][]string{}
 	for k, v := range vals {
 		words[k] = strings.Fields(v)
