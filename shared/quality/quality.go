@@ -3,8 +3,10 @@
 // clock, the same input always gives the same report.
 //
 // Scoring starts at 100 and deducts per rule; the numbers of the seed's
-// _validate_quality are kept (word count −20, unfilled variable −30, each
-// fallback level ≥ 3 −10, title-cased job title −15) and the checks of the
+// _validate_quality are kept (word count −20, unfilled variable −30,
+// title-cased job title −15; a high fallback level costs −10 at level 4 and
+// −5 at level 3, once per agent rather than per variable, so an agent that
+// fills three variables from a pattern is not counted three times) and the checks of the
 // reference rubric are added at low weights. Some flags are hard gates: an
 // email carrying one is never auto-approved, whatever its
 // score. The flags, by code (points; gate):
@@ -26,15 +28,15 @@
 //     persona titles), or their start cut to fit: the agency's buyers
 //     presented as the prospect's.
 //   - title_case_role (15): job titles capitalised mid-sentence.
-//   - high_fallback (10 per variable): fallback level 3 (client's
-//     context) or 4 (generic default).
+//   - high_fallback (per agent: 10 at level 4, generic default or phrase
+//     pattern; 5 at level 3, the client's context), naming its variables.
+//   - low_confidence (5 per agent): confidence 1 or 2.
 //   - ungrounded_evidence (10 per agent; gate): an agent cited quotes not
 //     found on the scraped pages; one flag per agent, naming its variables.
 //   - jargon (10 per term, at most 20), spam_words (5 per term, at most
 //     15): terms of the lexicon's lists, contact column values masked.
 //   - subject (15 empty; 5 too long; 10 fake "RE:"/"TR:" or ALL CAPS).
 //   - links (5 for more than one; 10 for a URL shortener).
-//   - low_confidence (5 per variable): confidence 1 or 2 out of 5.
 //   - call_to_action (5): no question, or more than three.
 //   - long_sentence (5): a sentence over 35 words.
 //
@@ -304,19 +306,55 @@ func isPlaceholder(s string) bool {
 }
 
 func checkVariables(vars []Variable) []email.Flag {
-	var flags []email.Flag
+	type group struct {
+		names      []string
+		level      int // highest fallback level of the agent's variables
+		confidence int // lowest confidence
+	}
+	var order []string
+	groups := map[string]*group{}
 	for _, v := range vars {
-		switch {
-		case v.FallbackLevel >= 4:
-			flags = append(flags, email.Flag{Code: CodeHighFallback, Points: 10,
-				Message: fmt.Sprintf("Variable %s uses fallback level %d (generic default, nothing specific to this prospect).", v.Name, v.FallbackLevel)})
-		case v.FallbackLevel == 3:
-			flags = append(flags, email.Flag{Code: CodeHighFallback, Points: 10,
-				Message: fmt.Sprintf("Variable %s uses fallback level 3 (taken from the client's context, not the prospect's site).", v.Name)})
+		if v.FallbackLevel == 0 && v.Confidence == 0 {
+			continue // a contact column
 		}
-		if v.Confidence >= 1 && v.Confidence <= 2 {
+		key := "agent:" + v.Agent
+		if v.Agent == "" {
+			key = "var:" + v.Name
+		}
+		g := groups[key]
+		if g == nil {
+			g = &group{confidence: v.Confidence}
+			groups[key] = g
+			order = append(order, key)
+		}
+		g.names = append(g.names, v.Name)
+		g.level = max(g.level, v.FallbackLevel)
+		if v.Confidence >= 1 {
+			g.confidence = min(g.confidence, v.Confidence)
+		}
+	}
+	var flags []email.Flag
+	for _, key := range order {
+		g := groups[key]
+		subject := "Variable " + g.names[0] + " uses"
+		if len(g.names) > 1 {
+			subject = "Variables " + strings.Join(g.names, ", ") + " use"
+		}
+		switch {
+		case g.level >= 4:
+			flags = append(flags, email.Flag{Code: CodeHighFallback, Points: 10,
+				Message: fmt.Sprintf("%s fallback level %d (generic default or phrase pattern, nothing specific to this prospect).", subject, g.level)})
+		case g.level == 3:
+			flags = append(flags, email.Flag{Code: CodeHighFallback, Points: 5,
+				Message: fmt.Sprintf("%s fallback level 3 (taken from the client's context, not the prospect's site).", subject)})
+		}
+		if g.confidence >= 1 && g.confidence <= 2 {
+			what := "Variable " + g.names[0] + " has"
+			if len(g.names) > 1 {
+				what = "Variables " + strings.Join(g.names, ", ") + " have"
+			}
 			flags = append(flags, email.Flag{Code: CodeLowConfidence, Points: 5,
-				Message: fmt.Sprintf("Variable %s has low confidence (%d/5).", v.Name, v.Confidence)})
+				Message: fmt.Sprintf("%s low confidence (%d/5).", what, g.confidence)})
 		}
 	}
 	return append(flags, checkUngrounded(vars)...)

@@ -126,7 +126,7 @@ func TestRules(t *testing.T) {
 		}, []want{{CodeUnfilledVariable, 30, true, []string{"variable first_name is empty", `variable system_1 is "n/a"`}}}},
 		{"markdown link and footnote are not placeholders", replaceBody(greeting, "Bonjour Sophie [1], voir [notre étude](https://kaleads.fr/etude),"), nil},
 		{"fallback level 3", setVar("system_1", func(v *Variable) { v.FallbackLevel = 3 }),
-			[]want{{CodeHighFallback, 10, false, []string{"system_1", "level 3", "client's context"}}}},
+			[]want{{CodeHighFallback, 5, false, []string{"system_1", "level 3", "client's context"}}}},
 		{"fallback level 4 says generic", setVar("target_persona", func(v *Variable) { v.FallbackLevel = 4 }),
 			[]want{{CodeHighFallback, 10, false, []string{"target_persona", "level 4", "generic default"}}}},
 		{"low confidence", setVar("system_1", func(v *Variable) { v.Confidence = 2 }),
@@ -358,17 +358,17 @@ func TestCombinationsAndOrder(t *testing.T) {
 	for _, f := range r.Flags {
 		got = append(got, f.Code)
 	}
-	// points desc, then code, then message (target_persona's level 4 sorts
-	// after system_1's level 3 by message: "Variable s…" < "Variable t…").
-	want := []string{CodeUnfilledVariable, CodeTitleCaseRole, CodeHighFallback, CodeHighFallback, CodeJargon, CodeSubject, CodeLowConfidence}
+	// points desc, then code, then message: target_persona's level 4 (10)
+	// before system_1's level 3 (5).
+	want := []string{CodeUnfilledVariable, CodeTitleCaseRole, CodeHighFallback, CodeJargon, CodeSubject, CodeHighFallback, CodeLowConfidence}
 	if !reflect.DeepEqual(got, want) {
 		t.Fatalf("flag order = %v, want %v", got, want)
 	}
-	if !strings.Contains(r.Flags[2].Message, "system_1") || !strings.Contains(r.Flags[3].Message, "target_persona") {
-		t.Errorf("high_fallback flags should name system_1 then target_persona: %+v", r.Flags[2:4])
+	if !strings.Contains(r.Flags[2].Message, "target_persona") || !strings.Contains(r.Flags[5].Message, "system_1") {
+		t.Errorf("high_fallback flags should name target_persona then system_1: %+v %+v", r.Flags[2], r.Flags[5])
 	}
-	if r.Score != 100-30-15-10-10-10-10-5 {
-		t.Errorf("score = %d, want 10", r.Score)
+	if r.Score != 100-30-15-10-10-10-5-5 {
+		t.Errorf("score = %d, want 15", r.Score)
 	}
 }
 
