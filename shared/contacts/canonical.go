@@ -2,9 +2,8 @@ package contacts
 
 import (
 	"strings"
-	"unicode"
 
-	"golang.org/x/text/unicode/norm"
+	"github.com/kaleads/kaleads/shared/lexicon"
 )
 
 // Canonical column names of the columns the pipeline knows.
@@ -64,37 +63,13 @@ func Canonical(header string) string {
 	return f
 }
 
-// fold lower-cases s, removes accents, spells ligatures out and joins the
-// remaining ASCII letters and digits with single underscores.
+// fold lower-cases s, removes accents, spells ligatures out (lexicon.Fold)
+// and joins the remaining ASCII letters and digits with single
+// underscores: "Prénom " → "prenom", "Company Name" → "company_name".
 func fold(s string) string {
-	var b strings.Builder
-	sep := false
-	word := func(w string) {
-		if sep && b.Len() > 0 {
-			b.WriteByte('_')
-		}
-		sep = false
-		b.WriteString(w)
-	}
-	for _, r := range norm.NFKD.String(s) {
-		switch {
-		case unicode.Is(unicode.Mn, r):
-			// combining accent: dropped, "é" is "e"
-		case 'a' <= r && r <= 'z', '0' <= r && r <= '9':
-			word(string(r))
-		case 'A' <= r && r <= 'Z':
-			word(string(r + 'a' - 'A'))
-		case r == 'œ' || r == 'Œ':
-			word("oe")
-		case r == 'æ' || r == 'Æ':
-			word("ae")
-		case r == 'ß':
-			word("ss")
-		default:
-			sep = true
-		}
-	}
-	return b.String()
+	return strings.Join(strings.FieldsFunc(lexicon.Fold(s), func(r rune) bool {
+		return !('a' <= r && r <= 'z' || '0' <= r && r <= '9')
+	}), "_")
 }
 
 func compact(folded string) string { return strings.ReplaceAll(folded, "_", "") }

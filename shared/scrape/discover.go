@@ -7,8 +7,8 @@ import (
 	"strings"
 	"unicode"
 
+	"github.com/kaleads/kaleads/shared/lexicon"
 	"golang.org/x/net/publicsuffix"
-	"golang.org/x/text/unicode/norm"
 )
 
 // link is an <a href> found on a page, resolved to an absolute URL.
@@ -143,24 +143,13 @@ func pageKey(u *url.URL) string {
 	return host + p
 }
 
-// fold lower-cases s, removes accents and turns every run of non-letters and
-// non-digits into one space: "/fr/Études-de-cas/" -> "fr etudes de cas".
+// fold lower-cases s, removes accents (lexicon.Fold) and turns every run
+// of non-letters and non-digits into one space: "/fr/Études-de-cas/" ->
+// "fr etudes de cas".
 func fold(s string) string {
-	var b strings.Builder
-	space := true
-	for _, r := range norm.NFD.String(s) {
-		switch {
-		case unicode.Is(unicode.Mn, r):
-			continue
-		case unicode.IsLetter(r) || unicode.IsDigit(r):
-			b.WriteRune(unicode.ToLower(r))
-			space = false
-		case !space:
-			b.WriteByte(' ')
-			space = true
-		}
-	}
-	return strings.TrimSpace(b.String())
+	return strings.Join(strings.FieldsFunc(lexicon.Fold(s), func(r rune) bool {
+		return !unicode.IsLetter(r) && !unicode.IsDigit(r)
+	}), " ")
 }
 
 // hasPhrase reports whether folded text t contains one of phrases as whole words.
