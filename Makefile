@@ -46,9 +46,12 @@ demo: cli
 demo-errors: cli
 	$(BIN) generate --client $(EXAMPLE) --contacts $(EXAMPLE)/contacts_bad.csv --sites $(EXAMPLE)/sites --out out/demo-errors
 
-## eval: the labelled evaluation set (examples/eval), offline engine: accuracy per split
+## eval: the labelled evaluation set (examples/eval), offline engine: accuracy per split,
+## then again with each company's own entry hidden from competitors.json (leave-one-out)
 eval: cli
 	$(BIN) eval --set examples/eval --engine offline
+	@echo
+	$(BIN) eval --set examples/eval --engine offline --hide-own
 
 ## drill: the serve reliability drill (500 contacts, duplicate webhooks, SIGKILL, PostgreSQL restart)
 drill:

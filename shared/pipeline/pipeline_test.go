@@ -62,7 +62,7 @@ func (f *fakeEngine) Answer(ctx context.Context, req agents.Request) (email.Answ
 	for _, v := range req.Spec.Produces() {
 		vals[v] = v + " of " + req.Contact.CompanyName
 	}
-	return email.Answer{Agent: req.Spec.Name, Values: vals, Confidence: 4, FallbackLevel: 1, Reasoning: "fake",
+	return email.Answer{Agent: req.Spec.Name, Engine: "fake", Values: vals, Confidence: 4, FallbackLevel: 1, Reasoning: "fake",
 		Version: "fake/v1", Calls: []email.Call{{Model: "m", PromptTokens: 100, CompletionTokens: 10, CostUSD: 0.001}}}, nil
 }
 
