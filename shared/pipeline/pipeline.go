@@ -135,43 +135,25 @@ func (p *Pipeline) Process(ctx context.Context, c contacts.Contact) (email.Resul
 	agentsStart := time.Now()
 	values := map[string]string{}
 	company := companyKey(c)
-	for _, stage := range p.plan.Stages {
-		answers := make([]email.Answer, len(stage))
-		cached := make([]bool, len(stage))
-		errs := make([]error, len(stage))
-		var wg sync.WaitGroup
-		for i, spec := range stage {
-			inputs := map[string]string{}
-			for _, n := range spec.Needs {
-				inputs[n] = values[n]
+	results, err := p.runAgents(ctx, c, site, siteErr, company)
+	if err != nil {
+		return p.fail(r, start, err), err
+	}
+	for _, spec := range p.plan.Agents() {
+		res := results[spec.Name]
+		a := res.answer
+		r.Answers[spec.Name] = a
+		r.Provenance.AgentVersions[spec.Name] = a.Version
+		if !res.cached {
+			for _, call := range a.Calls {
+				r.Usage.AddCall(call)
+				r.Calls = append(r.Calls, email.AgentCall{Agent: spec.Name, Call: call})
 			}
-			req := agents.Request{Spec: spec, Contact: c, Site: site, SiteErr: siteErr, Context: p.cfg.Context, Inputs: inputs, Language: p.cfg.Template.Language}
-			key := p.cacheKey(company, spec.Name, inputs)
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				answers[i], cached[i], errs[i] = p.answer(ctx, key, req)
-			}()
 		}
-		wg.Wait()
-		if err := errors.Join(errs...); err != nil {
-			return p.fail(r, start, err), err
-		}
-		for i, spec := range stage {
-			a := answers[i]
-			r.Answers[spec.Name] = a
-			r.Provenance.AgentVersions[spec.Name] = a.Version
-			if !cached[i] {
-				for _, call := range a.Calls {
-					r.Usage.AddCall(call)
-					r.Calls = append(r.Calls, email.AgentCall{Agent: spec.Name, Call: call})
-				}
-			}
-			for _, v := range spec.Produces() {
-				values[v] = a.Values[v]
-				r.Variables[v] = email.Variable{Value: a.Values[v], Agent: spec.Name, Confidence: a.Confidence, FallbackLevel: a.FallbackLevel,
-					Reasoning: a.Reasoning, Evidence: a.Evidence, Cached: cached[i]}
-			}
+		for _, v := range spec.Produces() {
+			values[v] = a.Values[v]
+			r.Variables[v] = email.Variable{Value: a.Values[v], Agent: spec.Name, Confidence: a.Confidence, FallbackLevel: a.FallbackLevel,
+				Reasoning: a.Reasoning, Evidence: a.Evidence, Cached: res.cached}
 		}
 	}
 	r.Timings.AgentsMS = time.Since(agentsStart).Milliseconds()
@@ -189,6 +171,77 @@ func (p *Pipeline) Process(ctx context.Context, c contacts.Contact) (email.Resul
 	r.Status = email.StatusGenerated
 	r.Timings.TotalMS = time.Since(start).Milliseconds()
 	return r, nil
+}
+
+// agentResult is one agent's outcome for a contact.
+type agentResult struct {
+	answer email.Answer
+	cached bool
+	err    error
+}
+
+// errUpstream marks an agent that did not run because an agent it needs
+// failed: the upstream error is the one reported.
+var errUpstream = errors.New("an agent it needs failed")
+
+// runAgents runs the plan as a DAG: each agent starts as soon as the agents
+// producing its inputs are done, not when the slowest agent of an earlier
+// stage is. The first failure cancels the others; the errors returned are
+// the agents' own (not the cancellations they caused).
+func (p *Pipeline) runAgents(ctx context.Context, c contacts.Contact, site *scrape.Site, siteErr, company string) (map[string]*agentResult, error) {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	specs := p.plan.Agents()
+	results := make(map[string]*agentResult, len(specs))
+	done := make(map[string]chan struct{}, len(specs))
+	for _, s := range specs {
+		results[s.Name] = &agentResult{}
+		done[s.Name] = make(chan struct{})
+	}
+	var wg sync.WaitGroup
+	for _, spec := range specs {
+		res := results[spec.Name]
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			defer close(done[spec.Name])
+			inputs := map[string]string{}
+			for _, n := range spec.Needs {
+				prod, _ := agents.Producer(n) // NewPlan planned every producer
+				select {
+				case <-done[prod.Name]:
+				case <-ctx.Done():
+					res.err = ctx.Err()
+					return
+				}
+				if results[prod.Name].err != nil {
+					res.err = errUpstream
+					return
+				}
+				inputs[n] = results[prod.Name].answer.Values[n]
+			}
+			req := agents.Request{Spec: spec, Contact: c, Site: site, SiteErr: siteErr, Context: p.cfg.Context, Inputs: inputs, Language: p.cfg.Template.Language}
+			res.answer, res.cached, res.err = p.answer(ctx, p.cacheKey(company, spec.Name, inputs), req)
+			if res.err != nil {
+				cancel()
+			}
+		}()
+	}
+	wg.Wait()
+	var errs, cancelled []error
+	for _, s := range specs {
+		switch err := results[s.Name].err; {
+		case err == nil, errors.Is(err, errUpstream):
+		case errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded):
+			cancelled = append(cancelled, err)
+		default:
+			errs = append(errs, err)
+		}
+	}
+	if len(errs) == 0 && len(cancelled) > 0 {
+		return nil, cancelled[0]
+	}
+	return results, errors.Join(errs...)
 }
 
 func (p *Pipeline) fail(r email.Result, start time.Time, err error) email.Result {

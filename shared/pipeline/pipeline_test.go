@@ -8,6 +8,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/kaleads/kaleads/shared/agents"
@@ -22,9 +23,11 @@ import (
 // order of calls, the inputs it got and the peak concurrency.
 type fakeEngine struct {
 	delay   time.Duration
+	delays  map[string]time.Duration // per agent, overrides delay
 	fail    error
 	mu      sync.Mutex
 	calls   map[string]int // agent -> calls
+	started map[string]time.Time
 	order   []string
 	inputs  map[string]map[string]string
 	running atomic.Int32
@@ -47,14 +50,22 @@ func (f *fakeEngine) Answer(ctx context.Context, req agents.Request) (email.Answ
 		f.calls, f.inputs = map[string]int{}, map[string]map[string]string{}
 	}
 	f.calls[req.Spec.Name]++
+	if f.started == nil {
+		f.started = map[string]time.Time{}
+	}
+	f.started[req.Spec.Name] = time.Now()
 	f.order = append(f.order, req.Spec.Name)
 	f.inputs[req.Spec.Name] = req.Inputs
 	f.mu.Unlock()
 	if f.fail != nil {
 		return email.Answer{}, f.fail
 	}
+	d := f.delay
+	if v, ok := f.delays[req.Spec.Name]; ok {
+		d = v
+	}
 	select {
-	case <-time.After(f.delay):
+	case <-time.After(d):
 	case <-ctx.Done():
 		return email.Answer{}, ctx.Err()
 	}
@@ -301,4 +312,26 @@ func TestMemoryCacheIsBounded(t *testing.T) {
 	if a, ok, _ := c.Get(ctx, "c"); !ok || a.Agent != "c" {
 		t.Error("the newest answer was lost")
 	}
+}
+
+// TestAgentsRunAsADAG: the signal agent needs only persona; it must not
+// wait for a slow case_study agent of the same first stage.
+func TestAgentsRunAsADAG(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		e := &fakeEngine{delay: time.Second, delays: map[string]time.Duration{"case_study": time.Minute}}
+		p := newTestPipeline(t, allVarsTemplate, e, &fakeScraper{})
+		start := time.Now()
+		r, err := p.Process(context.Background(), contact(2, "Léa", "Acme"))
+		if err != nil || r.Status != email.StatusGenerated {
+			t.Fatalf("status %s err %v", r.Status, err)
+		}
+		// persona (1 s) → signal (1 s) → system starts at 2 s, while
+		// case_study still runs until 60 s.
+		if got := e.started["system"].Sub(start); got != 2*time.Second {
+			t.Errorf("system started after %v; want 2 s, not after the slow case study", got)
+		}
+		if total := time.Since(start); total != time.Minute {
+			t.Errorf("contact took %v, want the slowest chain, 1 min", total)
+		}
+	})
 }
