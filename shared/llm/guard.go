@@ -106,7 +106,7 @@ const (
 )
 
 var mayCopy = map[string]string{
-	agents.Persona.Name:    partPersonas,
+	agents.Persona.Name:    partCompetitors, // category names
 	agents.Pain.Name:       partPains,
 	agents.Competitor.Name: partCompetitors,
 	agents.CaseStudy.Name:  partCases,

@@ -33,8 +33,13 @@ func TestPromptLayoutKeepsUntrustedTextFenced(t *testing.T) {
 		t.Fatalf("messages = %+v", msgs)
 	}
 	sys, user := msgs[0].Content, msgs[1].Content
-	// Static first: instructions, then the client context; no prospect data.
-	iRules, iPCI := strings.Index(sys, "# Règles communes"), strings.Index(sys, "Nous ciblons les éditeurs de logiciels B2B")
+	// Static first: instructions, then the client context the persona
+	// agent uses (category names, never the agency's personas); no
+	// prospect data.
+	iRules, iPCI := strings.Index(sys, "# Règles communes"), strings.Index(sys, "## Catégories de produits connues")
+	if strings.Contains(sys, "Personas") || strings.Contains(sys, "Nous ciblons les éditeurs de logiciels B2B") {
+		t.Error("the persona agent is shown the agency's personas or PCI")
+	}
 	if iRules < 0 || iPCI < iRules {
 		t.Errorf("system message: instructions at %d, client context at %d; want instructions then context", iRules, iPCI)
 	}
@@ -89,7 +94,8 @@ func TestSystemMessageIsSharedAcrossProspects(t *testing.T) {
 
 func TestCompromisedModelIsRejected(t *testing.T) {
 	e, sim := startSim(t, llmsim.Options{Compromised: true, Record: true}, nil)
-	req := testRequest(t, agents.Pain, testSite(injectedPage()))
+	// the system agent is shown the PCI, which the compromised model quotes
+	req := testRequest(t, agents.System, testSite(injectedPage()))
 	a, err := e.Answer(context.Background(), req)
 	if err != nil {
 		t.Fatal(err)
@@ -168,7 +174,7 @@ func TestCheckValues(t *testing.T) {
 	}{
 		{"clean", agents.Signal, map[string]string{"specific_target_1": "pme industrielles recrutant des techniciens de maintenance", "specific_target_2": "ateliers de découpe laser ayant investi cette année"}, ""},
 		{"pci copied", agents.Signal, map[string]string{"specific_target_1": "les PME industrielles françaises de 20 à 500 salariés qui vendent", "specific_target_2": "ateliers de découpe laser"}, "confidential client context (PCI)"},
-		{"persona may copy personas", agents.Persona, map[string]string{"target_persona": "petite équipe de vente, manquent de rendez-vous qualifiés et passent", "product_category": "logiciel de planification"}, ""},
+		{"persona may not copy the agency's personas", agents.Persona, map[string]string{"target_persona": "petite équipe de vente, manquent de rendez-vous qualifiés et passent", "product_category": "logiciel de planification"}, "(personas)"},
 		{"signal may not copy personas", agents.Signal, map[string]string{"specific_target_1": "petite équipe de vente, manquent de rendez-vous qualifiés et passent", "specific_target_2": "ateliers de découpe laser"}, "(personas)"},
 		{"copy also on the site is fine", agents.Signal, map[string]string{"specific_target_1": "une petite équipe de vente, manquent de rendez-vous qualifiés et passent", "specific_target_2": "x"}, ""},
 		{"english values", agents.Pain, map[string]string{"solve_specific_pain": "the sales team with the worst results", "problem_specific": "not enough meetings for the team", "impact_measurable": "a loss of revenue"}, "not in français"},

@@ -53,8 +53,15 @@ func TestAnswerEveryAgentFromSimulator(t *testing.T) {
 			if a.Version != e.Version(spec.Name) || !versionRe.MatchString(a.Version) {
 				t.Errorf("version = %q, engine says %q", a.Version, e.Version(spec.Name))
 			}
-			if a.FallbackLevel != email.LevelSite || len(a.Evidence) == 0 || len(a.Ungrounded) > 0 {
-				t.Errorf("want a grounded level-1 answer, got level %d evidence %v ungrounded %v", a.FallbackLevel, a.Evidence, a.Ungrounded)
+			a = agents.Check(req, a) // grounding, as the pipeline does
+			// Agents shown the site's text answer from it, with quotes; the
+			// others (signal, system: upstream values; case study: the
+			// pages' outline) answer without claiming a quote they lack.
+			if siteFor[spec.Name] == siteFull && (a.FallbackLevel != email.LevelSite || len(a.Evidence) == 0) {
+				t.Errorf("want a level-1 answer with evidence, got level %d evidence %v", a.FallbackLevel, a.Evidence)
+			}
+			if len(a.Ungrounded) > 0 {
+				t.Errorf("ungrounded quotes %v", a.Ungrounded)
 			}
 			if len(a.Calls) != 1 {
 				t.Fatalf("calls = %+v, want 1", a.Calls)
