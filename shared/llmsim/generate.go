@@ -20,6 +20,9 @@ type generator struct {
 	url    string // page quoted in evidence
 	quote  string // verbatim words from the untrusted website content
 	system string
+	// inputs is set when the user message carries values produced by
+	// other agents: without a quote, a model infers from them (level 2).
+	inputs bool
 }
 
 var (
@@ -38,6 +41,9 @@ func newGenerator(seed int64, h uint64, req Request) *generator {
 	for _, m := range req.Messages {
 		if m.Role != "user" {
 			continue
+		}
+		if strings.Contains(m.Content, "# Valeurs produites par les autres agents") {
+			g.inputs = true
 		}
 		for _, f := range fenceRe.FindAllStringSubmatch(m.Content, -1) {
 			url := ""
@@ -180,19 +186,29 @@ func resolve(root map[string]any, ref string) (map[string]any, bool) {
 }
 
 // enum picks fallback_level 1 and confidence 4 when there is a quote to
-// back them, the lowest levels otherwise; any other enum by hash.
+// back them, level 2 and confidence 3 when the answer builds on other
+// agents' values, level 3 and confidence 2 otherwise; any other enum by
+// hash.
 func (g *generator) enum(name string, enum []any) any {
 	want := -1.0
 	switch name {
 	case "fallback_level":
-		want = 3
-		if g.quote != "" {
+		switch {
+		case g.quote != "":
 			want = 1
+		case g.inputs:
+			want = 2
+		default:
+			want = 3
 		}
 	case "confidence":
-		want = 2
-		if g.quote != "" {
+		switch {
+		case g.quote != "":
 			want = 4
+		case g.inputs:
+			want = 3
+		default:
+			want = 2
 		}
 	}
 	for _, v := range enum {
