@@ -16,7 +16,6 @@ import (
 	"os"
 	"path"
 	"path/filepath"
-	"regexp"
 	"sort"
 	"strings"
 	"unicode/utf8"
@@ -82,9 +81,18 @@ type Context struct {
 	CaseStudies []CaseStudy
 	Template    []byte // template.md, nil when absent
 
-	// Structured views for the offline engine.
-	PersonaTitles []string // "## " headings of personas.md, in order
-	Pains         []Pain   // "## " sections of pain_points.md
+	// Structured views for the engines and the checks.
+	PersonaTitles []string  // the personas' titles, in order (PersonaList[i].Title)
+	PersonaList   []Persona // the personas of personas.md, in order
+	Pains         []Pain    // the pain points of pain_points.md, in order
+
+	// ClientName is the client's own name — the agency the emails are sent
+	// for, not a prospect — when pci.md gives it: an "agency:" front matter
+	// key, an "Agence :" / "Agency:" line, or the title ("# Profil client
+	// idéal de Prospectia") when the name appears again in the files. ""
+	// when not found. An email value naming it talks about the sender
+	// instead of the prospect (see NamesAgency and OwnPhrase).
+	ClientName string
 
 	hash string
 }
@@ -94,22 +102,6 @@ type Competitor struct {
 	Name        string `json:"name"`
 	Positioning string `json:"positioning"`
 	Category    string `json:"category"`
-}
-
-// CaseStudy is one case_studies/*.md file.
-type CaseStudy struct {
-	File     string
-	Client   string
-	Industry string
-	Result   string
-	Body     string
-}
-
-// Pain is one "## " section of pain_points.md.
-type Pain struct {
-	Title  string
-	Body   string
-	Impact string // the "impact:" line, when present
 }
 
 // ErrInvalid is matched (errors.Is) by a FileError about the content of
@@ -178,8 +170,12 @@ func Load(ctx context.Context, src Source) (*Context, error) {
 			return nil, &FileError{File: f.name, Err: errors.New("file is empty")}
 		}
 	}
-	c.PersonaTitles = headings(c.Personas)
-	c.Pains = parsePains(c.PainPoints)
+	c.PersonaList = parsePersonas(bodyLines(c.Personas))
+	for _, p := range c.PersonaList {
+		c.PersonaTitles = append(c.PersonaTitles, p.Title)
+	}
+	c.Pains = parsePains(bodyLines(c.PainPoints))
+	c.ClientName = findAgency(c.PCI, c.Personas, c.PainPoints)
 
 	b, err := read(FileCompetitors, true)
 	if err != nil {
@@ -233,7 +229,8 @@ func (c *Context) Sections() []Section {
 	}
 	var cases strings.Builder
 	for _, cs := range c.CaseStudies {
-		fmt.Fprintf(&cases, "### %s (%s)\nRésultat : %s\n%s\n\n", cs.Client, cs.Industry, cs.Result, cs.Body)
+		cases.WriteString(cs.promptText())
+		cases.WriteString("\n\n")
 	}
 	return []Section{
 		{"Profil client idéal (PCI)", c.PCI},
@@ -289,88 +286,4 @@ func position(b []byte, off int64) (line, col int) {
 		col = 1
 	}
 	return line, col
-}
-
-// listNumber matches "1. " / "2) " numbering in front of a heading.
-var listNumber = regexp.MustCompile(`^\s*\d+[.)]\s+`)
-
-// headings returns the "## " headings of a markdown text, without numbering.
-func headings(md string) []string {
-	var out []string
-	for _, l := range strings.Split(md, "\n") {
-		if t, ok := strings.CutPrefix(strings.TrimSpace(l), "## "); ok {
-			out = append(out, strings.TrimSpace(listNumber.ReplaceAllString(t, "")))
-		}
-	}
-	return out
-}
-
-func parsePains(md string) []Pain {
-	var out []Pain
-	var cur *Pain
-	for _, l := range strings.Split(md, "\n") {
-		tl := strings.TrimSpace(l)
-		if t, ok := strings.CutPrefix(tl, "## "); ok {
-			out = append(out, Pain{Title: strings.TrimSpace(t)})
-			cur = &out[len(out)-1]
-			continue
-		}
-		if cur == nil {
-			continue
-		}
-		low := strings.ToLower(strings.TrimLeft(tl, "-*> "))
-		if v, ok := strings.CutPrefix(low, "impact"); ok {
-			if v = strings.TrimSpace(v); strings.HasPrefix(v, ":") {
-				raw := strings.TrimLeft(tl, "-*> ")
-				cur.Impact = strings.TrimSpace(raw[strings.Index(raw, ":")+1:])
-				continue
-			}
-		}
-		cur.Body = strings.TrimSpace(cur.Body + "\n" + tl)
-	}
-	return out
-}
-
-func parseCaseStudy(name string, b []byte) (CaseStudy, error) {
-	text := strings.ReplaceAll(string(b), "\r\n", "\n")
-	cs := CaseStudy{File: name}
-	lines := strings.Split(text, "\n")
-	body := lines
-	if len(lines) > 0 && strings.TrimSpace(lines[0]) == "---" {
-		end := -1
-		for i := 1; i < len(lines); i++ {
-			if strings.TrimSpace(lines[i]) == "---" {
-				end = i
-				break
-			}
-			k, v, ok := strings.Cut(lines[i], ":")
-			if !ok {
-				if strings.TrimSpace(lines[i]) == "" {
-					continue
-				}
-				return cs, &FileError{File: name, Line: i + 1, Col: 1, Err: fmt.Errorf("front matter line %q is not \"key: value\"", lines[i])}
-			}
-			v = strings.TrimSpace(v)
-			switch strings.ToLower(strings.TrimSpace(k)) {
-			case "client":
-				cs.Client = v
-			case "industry", "secteur":
-				cs.Industry = strings.ToLower(v)
-			case "result", "résultat", "resultat":
-				cs.Result = v
-			}
-		}
-		if end < 0 {
-			return cs, &FileError{File: name, Line: 1, Col: 1, Err: errors.New("front matter opened with --- is never closed")}
-		}
-		body = lines[end+1:]
-	}
-	cs.Body = strings.TrimSpace(strings.Join(body, "\n"))
-	if cs.Client == "" {
-		cs.Client = strings.TrimSuffix(path.Base(name), path.Ext(name))
-	}
-	if cs.Body == "" && cs.Result == "" {
-		return cs, &FileError{File: name, Err: errors.New("case study is empty")}
-	}
-	return cs, nil
 }

@@ -25,8 +25,12 @@ func TestLoad(t *testing.T) {
 	if len(c.Competitors) != 2 || c.Competitors[0].Category != "logiciel de téléphonie cloud" {
 		t.Errorf("competitors %+v (categories are lower-cased so entries match)", c.Competitors)
 	}
-	if len(c.CaseStudies) != 2 || c.CaseStudies[1].Client != "Talento" || c.CaseStudies[1].Industry != "saas rh" || c.CaseStudies[1].Result != "42 rendez-vous en 3 mois" || c.CaseStudies[0].Client != "b_plain" {
+	// b_plain.md names no client: Client stays empty, the file name is never used.
+	if len(c.CaseStudies) != 2 || c.CaseStudies[1].Client != "Talento" || c.CaseStudies[1].Industry != "saas rh" || c.CaseStudies[1].Result != "42 rendez-vous en 3 mois" || c.CaseStudies[0].Client != "" {
 		t.Errorf("case studies %+v", c.CaseStudies)
+	}
+	if c.ClientName != "" {
+		t.Errorf("agency %q: pci.md names none", c.ClientName)
 	}
 	if c.Template != nil {
 		t.Errorf("template should be absent")
@@ -87,6 +91,9 @@ func TestLoadErrors(t *testing.T) {
 		{"not utf-8", map[string]string{"pain_points.md": "caf\xe9"}, "pain_points.md: not valid UTF-8"},
 		{"case study front matter", map[string]string{"case_studies/talento.md": "---\nclient Talento\n---\nx"}, "case_studies/talento.md:2:1"},
 		{"case study unclosed", map[string]string{"case_studies/talento.md": "---\nclient: T\n"}, "never closed"},
+		{"case study front matter line after a list", map[string]string{"case_studies/talento.md": "---\nclient: T\nresults:\n  - 3 rdv\nnot a pair\n---\nx"}, "case_studies/talento.md:5:1: front matter line \"not a pair\""},
+		{"case study blank", map[string]string{"case_studies/talento.md": " \n\n"}, "case_studies/talento.md: case study is empty"},
+		{"case study front matter only", map[string]string{"case_studies/talento.md": "---\nclient: T\n---\n"}, "case_studies/talento.md: case study is empty"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
