@@ -216,16 +216,32 @@ func (c *Context) Hash() string { return c.hash }
 
 // Section is a titled block of context for prompts.
 type Section struct {
+	Key   string // one of the Section* keys: which part of the context it is
 	Title string
 	Body  string
 }
 
+// Section keys, so that a prompt can carry only the parts it uses.
+const (
+	SectionPCI         = "pci"
+	SectionPersonas    = "personas"
+	SectionPains       = "pains"
+	SectionCompetitors = "competitors"
+	SectionCases       = "cases"
+	SectionCategories  = "categories" // competitors.json's category names only
+)
+
 // Sections renders the context for prompts, static content only (no
 // prospect data), in a stable order so provider prompt caching works.
 func (c *Context) Sections() []Section {
-	var comp strings.Builder
+	var comp, cats strings.Builder
+	seen := map[string]bool{}
 	for _, x := range c.Competitors {
 		fmt.Fprintf(&comp, "- %s (%s): %s\n", x.Name, x.Category, x.Positioning)
+		if x.Category != "" && !seen[x.Category] {
+			seen[x.Category] = true
+			fmt.Fprintf(&cats, "- %s\n", x.Category)
+		}
 	}
 	var cases strings.Builder
 	for _, cs := range c.CaseStudies {
@@ -233,11 +249,12 @@ func (c *Context) Sections() []Section {
 		cases.WriteString("\n\n")
 	}
 	return []Section{
-		{"Profil client idéal (PCI)", c.PCI},
-		{"Personas cibles", c.Personas},
-		{"Pain points adressés", c.PainPoints},
-		{"Concurrents connus par catégorie", strings.TrimSpace(comp.String())},
-		{"Études de cas", strings.TrimSpace(cases.String())},
+		{SectionPCI, "Profil client idéal (PCI)", c.PCI},
+		{SectionPersonas, "Personas cibles", c.Personas},
+		{SectionPains, "Pain points adressés", c.PainPoints},
+		{SectionCompetitors, "Concurrents connus par catégorie", strings.TrimSpace(comp.String())},
+		{SectionCases, "Études de cas", strings.TrimSpace(cases.String())},
+		{SectionCategories, "Catégories de produits connues", strings.TrimSpace(cats.String())},
 	}
 }
 

@@ -39,7 +39,8 @@ func TestLoad(t *testing.T) {
 		t.Errorf("hash %q", c.Hash())
 	}
 	secs := c.Sections()
-	if len(secs) != 5 || !strings.Contains(secs[3].Body, "Voxaly (logiciel de téléphonie cloud): téléphonie") {
+	if len(secs) != 6 || secs[3].Key != SectionCompetitors || !strings.Contains(secs[3].Body, "Voxaly (logiciel de téléphonie cloud): téléphonie") ||
+		secs[5].Key != SectionCategories || !strings.Contains(secs[5].Body, "- logiciel de téléphonie cloud") {
 		t.Errorf("sections %+v", secs)
 	}
 }

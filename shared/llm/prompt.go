@@ -11,6 +11,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/kaleads/kaleads/shared/agents"
+	"github.com/kaleads/kaleads/shared/clientctx"
 	"github.com/kaleads/kaleads/shared/lexicon"
 	"github.com/kaleads/kaleads/shared/scrape"
 )
@@ -112,14 +113,6 @@ func languageName(lang string) string {
 	}
 }
 
-// Parts of the client context an agent may be shown.
-const (
-	ctxCategories = "categories"   // competitors.json's category names
-	ctxPains      = "pain points"  // pain_points.md
-	ctxCases      = "case studies" // case_studies/
-	ctxPCI        = "PCI"          // pci.md
-)
-
 // contextFor lists, per agent, the parts of the client context its
 // system message carries: only what the agent uses, so that the context
 // is not paid six times per company. The competitor agent gets the
@@ -128,12 +121,12 @@ const (
 // the other agents. The persona agent never sees the agency's personas:
 // they are who the agency targets, not the prospect's buyers.
 var contextFor = map[string][]string{
-	agents.Persona.Name:    {ctxCategories},
+	agents.Persona.Name:    {clientctx.SectionCategories},
 	agents.Competitor.Name: nil,
-	agents.Pain.Name:       {ctxPains},
+	agents.Pain.Name:       {clientctx.SectionPains},
 	agents.Signal.Name:     nil,
-	agents.System.Name:     {ctxPCI},
-	agents.CaseStudy.Name:  {ctxCases},
+	agents.System.Name:     {clientctx.SectionPCI},
+	agents.CaseStudy.Name:  {clientctx.SectionCases},
 }
 
 // siteFor says how much of the prospect's site an agent is shown: the
@@ -170,34 +163,9 @@ func (p *agentPrompt) systemMessage(req agents.Request) string {
 		b.WriteString("\n(aucun contexte client fourni)\n")
 		return b.String()
 	}
-	for _, part := range parts {
-		var body string
-		switch part {
-		case ctxCategories:
-			var seen []string
-			for _, x := range c.Competitors {
-				if !slices.Contains(seen, x.Category) {
-					seen = append(seen, x.Category)
-				}
-			}
-			body = "- " + strings.Join(seen, "\n- ")
-			if len(seen) == 0 {
-				body = ""
-			}
-			part = "Catégories de produits connues (pour nommer product_category)"
-		case ctxPains:
-			body, part = c.PainPoints, "Pain points adressés par notre client"
-		case ctxPCI:
-			body, part = c.PCI, "Profil client idéal de notre client (PCI)"
-		case ctxCases:
-			var cases strings.Builder
-			for _, cs := range c.CaseStudies {
-				fmt.Fprintf(&cases, "### %s (%s)\nRésultat : %s\n%s\n\n", cs.Client, cs.Industry, cs.Result, strings.TrimSpace(cs.Body))
-			}
-			body, part = cases.String(), "Études de cas de notre client"
-		}
-		if strings.TrimSpace(body) != "" {
-			fmt.Fprintf(&b, "\n## %s\n\n%s\n", part, strings.TrimSpace(body))
+	for _, sec := range c.Sections() {
+		if slices.Contains(parts, sec.Key) && strings.TrimSpace(sec.Body) != "" {
+			fmt.Fprintf(&b, "\n## %s\n\n%s\n", sec.Title, strings.TrimSpace(sec.Body))
 		}
 	}
 	return b.String()

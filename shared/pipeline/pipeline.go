@@ -10,7 +10,6 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
-	"reflect"
 	"sort"
 	"strings"
 	"sync"
@@ -258,26 +257,9 @@ func (p *Pipeline) qualityInput(r email.Result) quality.Input {
 		// prospect's (copied_from_client_context).
 		ClientPhrases: p.cfg.Context.PersonaTitles,
 	}
-	// The agency's name (names_agency), when the context holds one: a
-	// ClientName string or ClientNames []string field. Read by reflection so
-	// that this wiring works before and after clientctx.Context gains the
-	// field; with neither, ClientNames stays empty.
-	if cv := reflect.ValueOf(p.cfg.Context).Elem(); cv.Kind() == reflect.Struct {
-		for _, field := range []string{"ClientName", "ClientNames"} {
-			switch f := cv.FieldByName(field); {
-			case !f.IsValid():
-			case f.Kind() == reflect.String:
-				if n := strings.TrimSpace(f.String()); n != "" {
-					in.ClientNames = append(in.ClientNames, n)
-				}
-			case f.Kind() == reflect.Slice && f.Type().Elem().Kind() == reflect.String:
-				for i := range f.Len() {
-					if n := strings.TrimSpace(f.Index(i).String()); n != "" {
-						in.ClientNames = append(in.ClientNames, n)
-					}
-				}
-			}
-		}
+	// The agency's own name (names_agency), when pci.md gives it.
+	if n := strings.TrimSpace(p.cfg.Context.ClientName); n != "" {
+		in.ClientNames = []string{n}
 	}
 	for _, name := range p.cfg.Template.Names() {
 		v := r.Variables[name]

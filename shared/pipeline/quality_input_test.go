@@ -9,15 +9,15 @@ import (
 	"github.com/kaleads/kaleads/shared/template"
 )
 
-// The client's persona titles reach quality as ClientPhrases: a
-// target_persona copied from personas.md is flagged.
+// The client's persona titles reach quality as ClientPhrases and its name
+// as ClientNames: a target_persona copied from personas.md is flagged.
 func TestQualityInputPassesClientContext(t *testing.T) {
 	tm, err := template.Parse("template.md", []byte("Subject: x\n\nBonjour {{first_name}}, vous vendez aux {{target_persona}} ?"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	titles := []string{"Directeur commercial ou head of sales", "Head of growth"}
-	p, err := New(Config{Template: tm, Context: &clientctx.Context{PersonaTitles: titles}, Engine: &fakeEngine{}, Scraper: &fakeScraper{},
+	p, err := New(Config{Template: tm, Context: &clientctx.Context{PersonaTitles: titles, ClientName: "Prospectia"}, Engine: &fakeEngine{}, Scraper: &fakeScraper{},
 		Columns: []string{"first_name"}})
 	if err != nil {
 		t.Fatal(err)
@@ -34,10 +34,8 @@ func TestQualityInputPassesClientContext(t *testing.T) {
 	if len(in.ClientPhrases) != len(titles) || in.ClientPhrases[0] != titles[0] {
 		t.Errorf("ClientPhrases = %q, want the persona titles %q", in.ClientPhrases, titles)
 	}
-	for _, n := range in.ClientNames {
-		if n == "" {
-			t.Errorf("ClientNames = %q: no empty name", in.ClientNames)
-		}
+	if len(in.ClientNames) != 1 || in.ClientNames[0] != "Prospectia" {
+		t.Errorf("ClientNames = %q, want the agency's name", in.ClientNames)
 	}
 	found := false
 	for _, f := range quality.Score(in).Flags {
