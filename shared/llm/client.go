@@ -2,7 +2,6 @@ package llm
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -20,14 +19,17 @@ import (
 // succeed, and the run should stop with this message.
 var ErrInsufficientQuota = errors.New("the LLM API account has no quota left (insufficient_quota): add credit or raise the spending limit, then rerun")
 
-// ErrUnauthorized is returned (wrapped) when the API rejects the key (401
-// or 403): every call would fail the same way.
-var ErrUnauthorized = errors.New("the LLM API rejected the credentials (401/403): check OPENAI_API_KEY and OPENAI_BASE_URL")
+// ErrUnauthorized is returned (wrapped in a ConfigError naming the key's
+// variable) when the API rejects the key (401 or 403): every call would
+// fail the same way.
+var ErrUnauthorized = errors.New("the LLM API rejected the credentials (401/403)")
 
 // StopsRun reports whether err means no further model call can succeed, so
-// a run should stop rather than fall back for every remaining contact.
+// a run should stop rather than fall back for every remaining contact:
+// exhausted quota, rejected key, or any other configuration error
+// (ErrConfig).
 func StopsRun(err error) bool {
-	return errors.Is(err, ErrInsufficientQuota) || errors.Is(err, ErrUnauthorized)
+	return errors.Is(err, ErrInsufficientQuota) || errors.Is(err, ErrUnauthorized) || errors.Is(err, ErrConfig)
 }
 
 // maxHint bounds how long a server hint (Retry-After, x-ratelimit-reset-*)
@@ -43,42 +45,40 @@ type result struct {
 }
 
 // call sends one chat completion request, retrying 429s, 5xx, timeouts and
-// network errors with back-off within the shared budget. It always returns
-// the call's accounting record.
+// network errors with back-off within the shared budget. A 400 that
+// refuses the response_format moves to the next output mode at once (not
+// a retry), and the route remembers it. It always returns the call's
+// accounting record. A returned error for which StopsRun is true must stop
+// the run.
 func (e *Engine) call(ctx context.Context, p *agentPrompt, model string, msgs []openai.ChatCompletionMessage) (_ result, rec email.Call, _ error) {
 	rec = email.Call{Model: model, PromptVersion: p.version}
-	req := openai.ChatCompletionRequest{
-		Model:               model,
-		Messages:            msgs,
-		MaxCompletionTokens: e.cfg.MaxCompletionTokens,
-		ResponseFormat: &openai.ChatCompletionResponseFormat{
-			Type: openai.ChatCompletionResponseFormatTypeJSONSchema,
-			JSONSchema: &openai.ChatCompletionResponseFormatJSONSchema{
-				Name:   SchemaName(p.spec.Name),
-				Schema: json.RawMessage(p.schemaJSON),
-				Strict: true,
-			},
-		},
-	}
-	if e.cfg.Temperature != nil {
-		req.Temperature = *e.cfg.Temperature
-	}
 	est := estimateTokens(msgs, len(p.schemaJSON), e.cfg.MaxCompletionTokens)
 	start := e.now()
 	defer func() { // rec is the named result: the caller sees the latency too
 		rec.LatencyMS = e.now().Sub(start).Milliseconds()
 		e.record(rec)
 	}()
+	rt := e.routes.get(routeKey{e.cfg.Endpoint(), model}, parseMode(e.cfg.ResponseFormat))
+	release, err := rt.acquire(ctx)
+	if err != nil {
+		rec.Error = err.Error()
+		return result{}, rec, err
+	}
+	defer release()
+	mode := rt.current()
 	for attempt := 1; ; attempt++ {
-		rec.Attempts = attempt
+		rec.Attempts++
 		if err := e.budget.wait(ctx, est, e.sleep); err != nil {
 			rec.Error = err.Error()
 			return result{}, rec, err
 		}
+		req, extra := e.request(p, model, msgs, mode)
+		x := &exchange{extra: extra}
 		actx, cancel := context.WithTimeout(ctx, time.Duration(e.cfg.Timeout))
-		resp, err := e.client.CreateChatCompletion(actx, req)
+		resp, err := e.client.CreateChatCompletion(context.WithValue(actx, exchangeKey{}, x), req)
 		cancel()
 		if err == nil {
+			rt.succeeded(mode)
 			u := resp.Usage
 			e.budget.settle(est, u.TotalTokens)
 			rec.PromptTokens, rec.CompletionTokens = u.PromptTokens, u.CompletionTokens
@@ -96,16 +96,37 @@ func (e *Engine) call(ctx context.Context, p *agentPrompt, model string, msgs []
 				return res, rec, nil
 			}
 			c := resp.Choices[0]
-			res.content, res.finish, res.refusal = c.Message.Content, string(c.FinishReason), c.Message.Refusal
+			res.content, res.finish, res.refusal = stripFences(c.Message.Content), string(c.FinishReason), c.Message.Refusal
 			return res, rec, nil
 		}
 		if ctx.Err() != nil {
 			rec.Error = ctx.Err().Error()
 			return result{}, rec, ctx.Err()
 		}
+		if !x.sent.Load() { // go-openai refused the request itself: a setting, not the network
+			err = &ConfigError{Setting: librarySetting(err, modelSetting(p.spec.Name)), Model: model,
+				Err: fmt.Errorf("the OpenAI client library refused the request before sending it: %w", err)}
+			rec.Error = err.Error()
+			return result{}, rec, err
+		}
+		err = explain(err)
+		if formatRefused(err, mode) {
+			mode = rt.refused(mode)
+			attempt-- // the next mode is not a retry
+			continue
+		}
 		retry, hint, stop := classify(err, resp.Header(), e.now())
+		var he *httpError
+		switch {
+		case errors.Is(stop, ErrUnauthorized):
+			stop = &ConfigError{Setting: e.keySetting(), Model: model, Status: statusOf(err), Err: fmt.Errorf("%w: %v", stop, err)}
+		case stop != nil:
+			stop = fmt.Errorf("%w (%v)", stop, err)
+		case !retry && errors.As(err, &he):
+			stop = e.clientError(rt, he, p.spec.Name, model, req, extra)
+		}
 		if stop != nil {
-			err = fmt.Errorf("%w (%v)", stop, err)
+			err = stop
 		}
 		if stop != nil || !retry || attempt >= e.cfg.MaxAttempts {
 			if retry && stop == nil {
@@ -126,6 +147,32 @@ func (e *Engine) call(ctx context.Context, p *agentPrompt, model string, msgs []
 	}
 }
 
+// clientError handles a call that ended in a 4xx other than 401, 403 and
+// 429: a ConfigError when the server refuses a parameter the
+// configuration sets, or when this is the stop_after_client_errors-th
+// call in a row to the route with that status; else nil (the answer falls
+// back).
+func (e *Engine) clientError(rt *route, he *httpError, agent, model string, req openai.ChatCompletionRequest, extra string) error {
+	n := rt.clientError(he.Status)
+	if s := e.refusedParameter(he, req, extra); s != "" {
+		return &ConfigError{Setting: s, Model: model, Status: he.Status, Err: fmt.Errorf("the server refuses a parameter the configuration sets: %w", he)}
+	}
+	if limit := e.cfg.StopAfterClientErrors; limit > 0 && n >= limit {
+		return &ConfigError{Setting: e.clientErrorSetting(he, agent), Model: model, Status: he.Status,
+			Err: fmt.Errorf("%d calls in a row failed with HTTP %d, so every further contact would too; the last answer: %w", n, he.Status, he)}
+	}
+	return nil
+}
+
+// statusOf returns an error's HTTP status, 0 when it has none.
+func statusOf(err error) int {
+	var he *httpError
+	if errors.As(err, &he) {
+		return he.Status
+	}
+	return 0
+}
+
 // estimateTokens guesses a request's token count before it is sent: about
 // four characters per token of messages and schema, plus half the
 // completion cap.
@@ -141,16 +188,22 @@ func estimateTokens(msgs []openai.ChatCompletionMessage, schemaBytes, maxComplet
 // of when, and whether the error must stop the run.
 func classify(err error, h http.Header, now time.Time) (retry bool, hint time.Duration, stop error) {
 	status := 0
+	var he *httpError
 	var apiErr *openai.APIError
 	var reqErr *openai.RequestError
 	switch {
+	case errors.As(err, &he): // explained: the status and code whatever the body's shape
+		status = he.Status
+		if he.Code == "insufficient_quota" || he.Type == "insufficient_quota" {
+			return false, 0, ErrInsufficientQuota
+		}
+	case errors.As(err, &reqErr):
+		status = reqErr.HTTPStatusCode
 	case errors.As(err, &apiErr):
 		status = apiErr.HTTPStatusCode
 		if fmt.Sprint(apiErr.Code) == "insufficient_quota" || apiErr.Type == "insufficient_quota" {
 			return false, 0, ErrInsufficientQuota
 		}
-	case errors.As(err, &reqErr):
-		status = reqErr.HTTPStatusCode
 	}
 	switch {
 	case status == http.StatusUnauthorized || status == http.StatusForbidden:

@@ -48,13 +48,88 @@ type Config struct {
 	TPM int `json:"tpm"`
 	// MaxCompletionTokens caps each answer (max_completion_tokens).
 	MaxCompletionTokens int `json:"max_completion_tokens"`
-	// Temperature is sent when not null (reasoning models such as gpt-5
-	// reject it).
+	// Temperature is sent when not null, 0 included; null sends none
+	// (reasoning models such as gpt-5 reject any other than their default:
+	// New refuses that combination with a ConfigError).
 	Temperature *float32 `json:"temperature"`
+	// MaxTokensParam names the request field that carries
+	// MaxCompletionTokens: "max_completion_tokens" (the default, required by
+	// reasoning models), "max_tokens" (older servers that ignore the former)
+	// or "both".
+	MaxTokensParam string `json:"max_tokens_param"`
+	// ReasoningEffort ("minimal", "low", "medium", "high"...) is sent to
+	// reasoning models, recognised by name (o1, o3, o4, gpt-5, gpt-6, after
+	// any "vendor/" prefix); empty sends none.
+	ReasoningEffort string `json:"reasoning_effort"`
+	// ResponseFormat is the first output mode tried: "json_schema" (strict
+	// structured outputs), "json_object" (the schema written in the prompt)
+	// or "text" (no response_format, the schema in the prompt). A server
+	// that answers 400 to a mode's response_format gets the next one; the
+	// mode that works is remembered per base URL and model.
+	ResponseFormat string `json:"response_format"`
+	// StopAfterClientErrors: when this many calls in a row to one model end
+	// in the same HTTP 4xx, the run stops with a ConfigError; 0 never stops.
+	StopAfterClientErrors int `json:"stop_after_client_errors"`
+	// Provider is "openai" (any OpenAI-compatible server at BaseURL) or
+	// "azure" (Azure OpenAI, configured by Azure). Empty means azure when
+	// AZURE_OPENAI_ENDPOINT is set and neither OPENAI_API_KEY nor
+	// OPENAI_BASE_URL is, else openai.
+	Provider string `json:"provider"`
+	// Azure configures the azure provider.
+	Azure AzureConfig `json:"azure"`
 	// MaxSiteChars caps the scraped text put in one prompt.
 	MaxSiteChars int `json:"max_site_chars"`
 	// Prices is the dated price table used for cost accounting.
 	Prices PriceTable `json:"prices"`
+}
+
+// AzureConfig is an Azure OpenAI resource: requests go to
+// {endpoint}/openai/deployments/{deployment}/chat/completions?api-version=…
+// with the key in the api-key header.
+type AzureConfig struct {
+	// Endpoint of the resource: "https://<resource>.openai.azure.com".
+	Endpoint string `json:"endpoint"`
+	// APIVersion is the api-version query parameter.
+	APIVersion string `json:"api_version"`
+	// Deployment serves every model missing from Deployments; when both
+	// are empty the model name is the deployment name.
+	Deployment string `json:"deployment"`
+	// Deployments maps model names (as in models) to deployment names.
+	Deployments map[string]string `json:"deployments"`
+}
+
+// DeploymentFor returns the Azure deployment that serves model.
+func (a AzureConfig) DeploymentFor(model string) string {
+	if d := a.Deployments[model]; d != "" {
+		return d
+	}
+	if a.Deployment != "" {
+		return a.Deployment
+	}
+	return model
+}
+
+// Providers (Config.Provider, KALEADS_LLM_PROVIDER).
+const (
+	ProviderOpenAI = "openai"
+	ProviderAzure  = "azure"
+)
+
+// Output modes (Config.ResponseFormat, KALEADS_LLM_RESPONSE_FORMAT), from
+// the strictest.
+const (
+	FormatJSONSchema = "json_schema"
+	FormatJSONObject = "json_object"
+	FormatText       = "text"
+)
+
+// Endpoint returns where requests go: the Azure endpoint for the azure
+// provider, else BaseURL, without a trailing slash.
+func (c Config) Endpoint() string {
+	if c.Provider == ProviderAzure {
+		return strings.TrimRight(c.Azure.Endpoint, "/")
+	}
+	return strings.TrimRight(c.BaseURL, "/")
 }
 
 // PriceTable holds model prices in USD per million tokens, with the date
@@ -138,7 +213,23 @@ const (
 	EnvRPM        = "KALEADS_LLM_RPM"    // requests per minute budget
 	EnvTPM        = "KALEADS_LLM_TPM"    // tokens per minute budget
 	defaultAPIURL = "https://api.openai.com/v1"
+
+	EnvProvider        = "KALEADS_LLM_PROVIDER"         // openai or azure
+	EnvResponseFormat  = "KALEADS_LLM_RESPONSE_FORMAT"  // json_schema, json_object or text
+	EnvReasoningEffort = "KALEADS_LLM_REASONING_EFFORT" // sent to reasoning models
+	EnvAzureEndpoint   = "AZURE_OPENAI_ENDPOINT"        // https://<resource>.openai.azure.com
+	EnvAzureAPIKey     = "AZURE_OPENAI_API_KEY"         // the azure provider's key (else OPENAI_API_KEY)
+	EnvAzureAPIVersion = "AZURE_OPENAI_API_VERSION"     // api-version
+	EnvAzureDeployment = "AZURE_OPENAI_DEPLOYMENT"      // deployment serving every model
 )
+
+// envSelectsLLM reports whether the environment asks for the LLM engine
+// (--engine auto): an OpenAI key or base URL, a provider, or an Azure
+// endpoint with its key.
+func envSelectsLLM(getenv func(string) string) bool {
+	set := func(k string) bool { return strings.TrimSpace(getenv(k)) != "" }
+	return set(EnvAPIKey) || set(EnvBaseURL) || set(EnvProvider) || (set(EnvAzureEndpoint) && set(EnvAzureAPIKey))
+}
 
 // ErrNoAPIKey is returned when neither OPENAI_API_KEY nor a non-OpenAI base
 // URL is configured: the caller should use the offline engine.
@@ -174,9 +265,34 @@ func LoadConfig(path string, getenv func(string) string) (Config, error) {
 	if getenv == nil {
 		getenv = func(string) string { return "" }
 	}
-	c.APIKey = strings.TrimSpace(getenv(EnvAPIKey))
-	if v := strings.TrimSpace(getenv(EnvBaseURL)); v != "" {
+	env := func(k string) string { return strings.TrimSpace(getenv(k)) }
+	c.APIKey = env(EnvAPIKey)
+	if v := env(EnvBaseURL); v != "" {
 		c.BaseURL = v
+	}
+	switch {
+	case env(EnvProvider) != "":
+		c.Provider = strings.ToLower(env(EnvProvider))
+	case c.Provider == "" && env(EnvAzureEndpoint) != "" && env(EnvAPIKey) == "" && env(EnvBaseURL) == "":
+		c.Provider = ProviderAzure
+	case c.Provider == "":
+		c.Provider = ProviderOpenAI
+	}
+	if c.Provider == ProviderAzure {
+		for k, dst := range map[string]*string{EnvAzureEndpoint: &c.Azure.Endpoint, EnvAzureAPIVersion: &c.Azure.APIVersion, EnvAzureDeployment: &c.Azure.Deployment} {
+			if v := env(k); v != "" {
+				*dst = v
+			}
+		}
+		if v := env(EnvAzureAPIKey); v != "" {
+			c.APIKey = v
+		}
+	}
+	if v := env(EnvResponseFormat); v != "" {
+		c.ResponseFormat = v
+	}
+	if v := env(EnvReasoningEffort); v != "" {
+		c.ReasoningEffort = v
 	}
 	if v := strings.TrimSpace(getenv(EnvModel)); v != "" {
 		c.DefaultModel = v
@@ -245,10 +361,52 @@ func (c Config) Validate() error {
 	case c.MaxCompletionTokens < 0 || c.MaxSiteChars < 0:
 		return errors.New("llm config: max_completion_tokens and max_site_chars must not be negative")
 	}
+	if err := c.validateCompat(); err != nil {
+		return err
+	}
 	for m, p := range c.Prices.Models {
 		if p.Input < 0 || p.CachedInput < 0 || p.Output < 0 {
 			return fmt.Errorf("llm config: prices: negative price for %q", m)
 		}
+	}
+	return nil
+}
+
+// validateCompat checks the provider and request-shape settings.
+func (c Config) validateCompat() error {
+	switch c.Provider {
+	case "", ProviderOpenAI:
+	case ProviderAzure:
+		u, err := url.Parse(c.Azure.Endpoint)
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			return fmt.Errorf("llm config: provider azure needs azure.endpoint (%s), an http(s) URL such as https://<resource>.openai.azure.com; got %q", EnvAzureEndpoint, c.Azure.Endpoint)
+		}
+		if c.Azure.APIVersion == "" {
+			return fmt.Errorf("llm config: provider azure needs azure.api_version (%s)", EnvAzureAPIVersion)
+		}
+	default:
+		return fmt.Errorf("llm config: provider %q is not %s or %s (%s)", c.Provider, ProviderOpenAI, ProviderAzure, EnvProvider)
+	}
+	switch c.ResponseFormat {
+	case "", FormatJSONSchema, FormatJSONObject, FormatText:
+	default:
+		return fmt.Errorf("llm config: response_format %q is not %s, %s or %s (%s)", c.ResponseFormat, FormatJSONSchema, FormatJSONObject, FormatText, EnvResponseFormat)
+	}
+	switch c.MaxTokensParam {
+	case "", "max_completion_tokens", "max_tokens", "both":
+	default:
+		return fmt.Errorf("llm config: max_tokens_param %q is not max_completion_tokens, max_tokens or both", c.MaxTokensParam)
+	}
+	switch c.ReasoningEffort {
+	case "", "none", "minimal", "low", "medium", "high", "xhigh", "max":
+	default:
+		return fmt.Errorf("llm config: reasoning_effort %q is not none, minimal, low, medium, high, xhigh or max (%s)", c.ReasoningEffort, EnvReasoningEffort)
+	}
+	if t := c.Temperature; t != nil && (*t < 0 || *t > 2) {
+		return fmt.Errorf("llm config: temperature %v is not between 0 and 2", *t)
+	}
+	if c.StopAfterClientErrors < 0 {
+		return errors.New("llm config: stop_after_client_errors must not be negative (0 never stops)")
 	}
 	return nil
 }

@@ -13,7 +13,6 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
-	"net/http"
 	"strings"
 	"sync"
 	"time"
@@ -34,6 +33,7 @@ type Engine struct {
 	prompts  map[string]*agentPrompt
 	budget   *budget
 	grams    contextGrams
+	routes   routes // output mode and 4xx runs per base URL and model (compat.go)
 
 	// Replaceable in tests.
 	now    func() time.Time
@@ -68,29 +68,27 @@ func New(cfg Config, fallback agents.Engine) (*Engine, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	if cfg.APIKey == "" && strings.TrimRight(cfg.BaseURL, "/") == defaultAPIURL {
-		return nil, ErrNoAPIKey
+	client, err := newClient(cfg) // ErrNoAPIKey; OpenAI-compatible or Azure (compat.go)
+	if err != nil {
+		return nil, err
 	}
 	prompts, err := loadPrompts()
 	if err != nil {
 		return nil, err
 	}
-	oc := openai.DefaultConfig(cfg.APIKey)
-	oc.BaseURL = strings.TrimRight(cfg.BaseURL, "/")
-	tr := http.DefaultTransport.(*http.Transport).Clone()
-	tr.MaxIdleConns = 512
-	tr.MaxIdleConnsPerHost = 256 // agents run concurrently against one host
-	oc.HTTPClient = &http.Client{Transport: tr}
 	e := &Engine{
 		cfg:      cfg,
 		fallback: fallback,
-		client:   openai.NewClientWithConfig(oc),
+		client:   client,
 		prompts:  prompts,
 		now:      time.Now,
 		sleep:    sleepCtx,
 		jitter:   rand.Int64N,
 	}
 	e.budget = newBudget(cfg.RPM, cfg.TPM, func() time.Time { return e.now() })
+	if err := preflight(e); err != nil {
+		return nil, err
+	}
 	return e, nil
 }
 
@@ -108,7 +106,7 @@ func FromEnv(getenv func(string) string, fallback agents.Engine) (*Engine, error
 
 // Engine choices (the --engine flag, KALEADS_ENGINE).
 const (
-	ChoiceAuto    = "auto"    // the LLM when OPENAI_API_KEY or OPENAI_BASE_URL is set, else offline
+	ChoiceAuto    = "auto"    // the LLM when OPENAI_API_KEY, OPENAI_BASE_URL, KALEADS_LLM_PROVIDER or AZURE_OPENAI_ENDPOINT with AZURE_OPENAI_API_KEY is set, else offline
 	ChoiceOffline = "offline" // deterministic heuristics, no network
 	ChoiceLLM     = "llm"     // an OpenAI-compatible model, the offline engine as its fallback
 )
@@ -124,7 +122,7 @@ func NewEngine(choice string, getenv func(string) string) (agents.Engine, error)
 	case ChoiceOffline:
 		return off, nil
 	case ChoiceAuto, "":
-		if getenv(EnvAPIKey) == "" && getenv(EnvBaseURL) == "" {
+		if !envSelectsLLM(getenv) {
 			return off, nil
 		}
 		fallthrough
