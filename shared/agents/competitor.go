@@ -72,10 +72,10 @@ type MentionKind int
 
 // Mention kinds, weakest first.
 const (
-	NotMentioned     MentionKind = iota
-	MentionedPlainly             // named, no cue either way
-	MentionedAsRelation          // integration, partner, parent, customer
-	MentionedInComparison        // "alternative to X", "X vs Y", "contrairement à X"
+	NotMentioned          MentionKind = iota
+	MentionedPlainly                  // named, no cue either way
+	MentionedAsRelation               // integration, partner, parent, customer
+	MentionedInComparison             // "alternative to X", "X vs Y", "contrairement à X"
 )
 
 // Mention is where and how a page names a company.

@@ -112,7 +112,7 @@ var (
 	legalForms [][]string // folded token sequences
 	// conceptBuyers maps a concept to its usual buyer (concept_buyers.txt).
 	conceptBuyers = map[string]Buyer{}
-	cues       = map[Cue]matcher{}
+	cues          = map[Cue]matcher{}
 	// foldedStops are the stopwords of every language, folded.
 	foldedStops = map[string]bool{}
 )

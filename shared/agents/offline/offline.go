@@ -49,7 +49,7 @@ type phrasebook struct {
 	// TeamWords name a group of buyers ("sales and support teams",
 	// "équipes RH et paie"): the words around them may name functions.
 	TeamWords []string `json:"team_words"`
-	Segments         []struct {
+	Segments  []struct {
 		Words  []string `json:"words"`
 		Phrase string   `json:"phrase"`
 	} `json:"segments"`
