@@ -249,7 +249,7 @@ func CompetitorProblem(req Request, cls Classification, name string) string {
 	}
 	m := Mentioned(req.Site, name)
 	if m.Kind == MentionedAsRelation {
-		return fmt.Sprintf("the prospect's site names %q as an integration, partner or customer (%q)", name, truncate(m.Quote, 100))
+		return fmt.Sprintf("the prospect's site names %q as an integration, partner or customer (%q)", name, lexicon.Shorten(m.Quote, 100))
 	}
 	entry, listed := competitorEntry(req.Context, name)
 	if listed && cls.Category != "" && entry.Category != cls.Category && (cls.Listed || cls.Confidence() >= 3) {

@@ -122,17 +122,9 @@ func Ground(a email.Answer, site *scrape.Site) email.Answer {
 		}
 		msg := "claimed to be found on the site but gave no quote from it"
 		if len(missing) > 0 {
-			msg = fmt.Sprintf("claimed to be found on the site but its quote %q is not on the scraped pages", truncate(missing[0], 80))
+			msg = fmt.Sprintf("claimed to be found on the site but its quote %q is not on the scraped pages", lexicon.Shorten(missing[0], 80))
 		}
 		a.Notes = append(a.Notes, email.Note{Code: "downgraded", Message: fmt.Sprintf("%s answer %s: downgraded to level 2", a.Agent, msg)})
 	}
 	return a
-}
-
-func truncate(s string, n int) string {
-	if utf8.RuneCountInString(s) <= n {
-		return s
-	}
-	r := []rune(s)
-	return string(r[:n-1]) + "…"
 }

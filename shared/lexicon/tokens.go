@@ -211,3 +211,12 @@ func Fold(s string) string {
 	}
 	return b.String()
 }
+
+// Shorten cuts s to at most n runes, ending with "…" when cut: how a long
+// value or quote is shown in a message.
+func Shorten(s string, n int) string {
+	if n < 1 || utf8.RuneCountInString(s) <= n {
+		return s
+	}
+	return string([]rune(s)[:n-1]) + "…"
+}

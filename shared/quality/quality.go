@@ -261,7 +261,7 @@ func checkUnfilled(in Input) *email.Flag {
 			found = append(found, m[1])
 		}
 		for _, f := range dedupe(found) {
-			issues = append(issues, fmt.Sprintf("%s in %s", truncate(f, 40), part.name))
+			issues = append(issues, fmt.Sprintf("%s in %s", lexicon.Shorten(f, 40), part.name))
 		}
 	}
 	for _, v := range in.Variables {
@@ -402,7 +402,7 @@ func checkUngrounded(vars []Variable) []email.Flag {
 		}
 		msg := subject + " evidence not found in the scraped pages"
 		if len(quotes) > 0 {
-			msg += fmt.Sprintf(": %q", truncate(quotes[0], 80))
+			msg += fmt.Sprintf(": %q", lexicon.Shorten(quotes[0], 80))
 			if n := len(quotes) - 1; n > 0 {
 				msg += fmt.Sprintf(" (+%d more)", n)
 			}
@@ -439,11 +439,11 @@ func markupIn(value string) []string {
 	var found []string
 	add := func(format string, args ...any) { found = append(found, fmt.Sprintf(format, args...)) }
 	for _, u := range urlPattern.FindAllString(v, 2) {
-		add("URL %q", truncate(u, 40))
+		add("URL %q", lexicon.Shorten(u, 40))
 	}
 	v = urlPattern.ReplaceAllString(v, "URL")
 	for _, m := range dedupe(markupTag.FindAllString(v, 3)) {
-		add("%q", truncate(m, 30))
+		add("%q", lexicon.Shorten(m, 30))
 	}
 	for _, m := range dedupe(markupEntity.FindAllString(v, 3)) {
 		add("%q", m)
@@ -559,7 +559,7 @@ func checkMarkup(vars []Variable) *email.Flag {
 			continue // contact columns: checkContactLength
 		}
 		if found := markupIn(v.Value); len(found) > 0 {
-			parts = append(parts, fmt.Sprintf("%s = %q (%s)", v.Name, truncate(strings.TrimSpace(v.Value), 60), strings.Join(found, ", ")))
+			parts = append(parts, fmt.Sprintf("%s = %q (%s)", v.Name, lexicon.Shorten(strings.TrimSpace(v.Value), 60), strings.Join(found, ", ")))
 		}
 	}
 	if len(parts) == 0 {
@@ -585,7 +585,7 @@ func checkContactLength(vars []Variable) *email.Flag {
 			limit = maxCompanyChars
 		}
 		if n := utf8.RuneCountInString(strings.TrimSpace(v.Value)); n > limit {
-			parts = append(parts, fmt.Sprintf("%s is %d characters (at most %d): %q", v.Name, n, limit, truncate(strings.TrimSpace(v.Value), 40)))
+			parts = append(parts, fmt.Sprintf("%s is %d characters (at most %d): %q", v.Name, n, limit, lexicon.Shorten(strings.TrimSpace(v.Value), 40)))
 		}
 	}
 	if len(parts) == 0 {
@@ -616,7 +616,7 @@ func checkNamesAgency(vars []Variable, clientNames []string) *email.Flag {
 		val := compareForm(v.Value)
 		for i, n := range names {
 			if containsWord(val, n) {
-				parts = append(parts, fmt.Sprintf("%s = %q names %q", v.Name, truncate(strings.TrimSpace(v.Value), 60), strings.TrimSpace(clientNames[i])))
+				parts = append(parts, fmt.Sprintf("%s = %q names %q", v.Name, lexicon.Shorten(strings.TrimSpace(v.Value), 60), strings.TrimSpace(clientNames[i])))
 				break
 			}
 		}
@@ -662,7 +662,7 @@ func checkCopiedFromClient(vars []Variable, phrases []string) *email.Flag {
 		}
 		for _, p := range own {
 			if val == p.form || copiedStart(val, p.form) {
-				parts = append(parts, fmt.Sprintf("%s = %q repeats %q", v.Name, truncate(strings.TrimSpace(v.Value), 60), truncate(p.text, 60)))
+				parts = append(parts, fmt.Sprintf("%s = %q repeats %q", v.Name, lexicon.Shorten(strings.TrimSpace(v.Value), 60), lexicon.Shorten(p.text, 60)))
 				break
 			}
 		}
@@ -910,7 +910,7 @@ func checkSentences(body string) *email.Flag {
 	if count == 0 {
 		return nil
 	}
-	start := truncate(strings.Join(strings.Fields(longestText), " "), 50)
+	start := lexicon.Shorten(strings.Join(strings.Fields(longestText), " "), 50)
 	msg := fmt.Sprintf("A sentence has %d words (%q); keep sentences to %d words.", longest, start, maxSentenceWords)
 	if count > 1 {
 		msg = fmt.Sprintf("%d sentences have more than %d words, the longest %d (%q).", count, maxSentenceWords, longest, start)
@@ -958,12 +958,4 @@ func dedupe(items []string) []string {
 		}
 	}
 	return out
-}
-
-// truncate shortens s to at most n runes, ending with "…" when cut.
-func truncate(s string, n int) string {
-	if utf8.RuneCountInString(s) <= n {
-		return s
-	}
-	return string([]rune(s)[:n-1]) + "…"
 }

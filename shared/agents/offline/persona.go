@@ -120,7 +120,7 @@ func buyerVotes(pb *phrasebook, site *scrape.Site) []*buyerVote {
 			}
 		}
 		for _, line := range pb.audienceSection(p) {
-			vote(line, p.URL, buyerInSection, fmt.Sprintf("its \"who it's for\" section says %q", truncate(line, 80)))
+			vote(line, p.URL, buyerInSection, fmt.Sprintf("its \"who it's for\" section says %q", lexicon.Shorten(line, 80)))
 		}
 		for _, q := range p.Quotes {
 			if t := strings.TrimSpace(q.Title); t != "" {

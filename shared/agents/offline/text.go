@@ -131,11 +131,3 @@ func shared(a, b map[string]bool) []string {
 	slices.Sort(out)
 	return out
 }
-
-func truncate(s string, n int) string {
-	if utf8.RuneCountInString(s) <= n {
-		return s
-	}
-	r := []rune(s)
-	return string(r[:n-1]) + "…"
-}
