@@ -580,7 +580,7 @@ func TestAzure(t *testing.T) {
 		return 0, ""
 	}})
 	file := t.TempDir() + "/llm.json"
-	if err := os.WriteFile(file, []byte(`{"azure": {"deployments": {"gpt-4o": "kaleads-signal"}}}`), 0o644); err != nil {
+	if err := os.WriteFile(file, []byte(`{"models": {"signal": "gpt-4o"}, "azure": {"deployments": {"gpt-4o": "kaleads-signal"}}}`), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	getenv := env(map[string]string{

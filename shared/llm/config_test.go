@@ -45,7 +45,7 @@ func TestLoadConfig(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for agent, want := range map[string]string{"pain": "gpt-4.1-mini", "signal": "gpt-4.1-mini", "case_study": "my-model", "persona": "gpt-4o-mini", "system": "gpt-4o"} {
+	for agent, want := range map[string]string{"pain": "gpt-4.1-mini", "signal": "gpt-4.1-mini", "case_study": "my-model", "persona": "gpt-4o-mini", "system": "gpt-4o-mini"} {
 		if got := c.Model(agent); got != want {
 			t.Errorf("model of %s = %s, want %s", agent, got, want)
 		}

@@ -85,7 +85,7 @@ func TestAnswerEveryAgentFromSimulator(t *testing.T) {
 
 func TestModelsPerAgent(t *testing.T) {
 	e, _ := startSim(t, llmsim.Options{}, nil)
-	for agent, want := range map[string]string{"persona": "gpt-4o-mini", "competitor": "gpt-4o-mini", "pain": "gpt-4o-mini", "case_study": "gpt-4o-mini", "signal": "gpt-4o", "system": "gpt-4o"} {
+	for agent, want := range map[string]string{"persona": "gpt-4o-mini", "competitor": "gpt-4o-mini", "pain": "gpt-4o-mini", "case_study": "gpt-4o-mini", "signal": "gpt-4o-mini", "system": "gpt-4o-mini"} {
 		if got := e.Version(agent); !strings.HasPrefix(got, want+"@") {
 			t.Errorf("Version(%s) = %q, want model %s", agent, got, want)
 		}
@@ -424,7 +424,7 @@ func TestAccountingAndCachedTokens(t *testing.T) {
 	}
 	var cost float64
 	for _, c := range calls {
-		want := (float64(c.PromptTokens-c.CachedTokens)*2.50 + float64(c.CachedTokens)*1.25 + float64(c.CompletionTokens)*10.00) / 1e6
+		want := (float64(c.PromptTokens-c.CachedTokens)*0.15 + float64(c.CachedTokens)*0.075 + float64(c.CompletionTokens)*0.60) / 1e6 // gpt-4o-mini
 		if math.Abs(c.CostUSD-want) > 1e-12 {
 			t.Errorf("cost = %v, want %v for %+v", c.CostUSD, want, c)
 		}
