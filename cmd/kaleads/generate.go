@@ -34,6 +34,8 @@ func cmdGenerate(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	fs.IntVar(&o.Concurrency, "concurrency", 16, "contacts processed at once")
 	batch := fs.String("batch", "", "process an uploaded batch from DATABASE_URL instead of a CSV file")
 	engine := fs.String("engine", llm.ChoiceAuto, "auto (llm when OPENAI_API_KEY or OPENAI_BASE_URL is set), offline or llm")
+	maxFallback := fs.Float64("max-fallback-share", campaign.DefaultMaxFallbackShare,
+		"exit non-zero (the emails are still written) when more than this share of the agent answers fell back from the LLM to the offline engine; 0 fails at the first fallback, 1 never")
 	quiet := fs.Bool("quiet", false, "no progress bar")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -42,7 +44,7 @@ func cmdGenerate(ctx context.Context, args []string, stdout, stderr io.Writer) e
 		var ignored []string
 		fs.Visit(func(f *flag.Flag) {
 			switch f.Name {
-			case "client", "contacts", "template", "out", "limit":
+			case "client", "contacts", "template", "out", "limit", "max-fallback-share":
 				ignored = append(ignored, "--"+f.Name)
 			}
 		})
@@ -66,6 +68,14 @@ func cmdGenerate(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	}
 	if o.Limit < 0 || o.Concurrency < 1 {
 		return errors.New("generate: --limit must be ≥ 0 and --concurrency ≥ 1")
+	}
+	switch v := *maxFallback; {
+	case !(v >= 0 && v <= 1): // NaN too
+		return fmt.Errorf("generate: --max-fallback-share %v: want a share between 0 and 1 (0.2 is 20 %%)", v)
+	case v == 0:
+		o.MaxFallbackShare = campaign.NoFallback
+	default:
+		o.MaxFallbackShare = v
 	}
 	e, err := llm.NewEngine(*engine, os.Getenv)
 	if err != nil {

@@ -51,7 +51,7 @@ func checkCompetitor(req Request, a email.Answer) email.Answer {
 		note = email.Note{Code: NoteCompetitorDropped, Points: 5,
 			Message: fmt.Sprintf("competitor %s rejected: %s; no other competitor fits, the generic default is used.", name, problem)}
 	}
-	fixed.Agent, fixed.Engine, fixed.Version, fixed.Calls = a.Agent, a.Engine, a.Version, a.Calls
+	fixed.Agent, fixed.Engine, fixed.Version, fixed.Calls, fixed.FallbackReason = a.Agent, a.Engine, a.Version, a.Calls, a.FallbackReason
 	fixed.Notes = append(append([]email.Note(nil), a.Notes...), note)
 	return Ground(fixed, req.Site)
 }

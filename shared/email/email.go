@@ -62,6 +62,12 @@ type Variable struct {
 	Reasoning     string     `json:"reasoning,omitempty"`
 	Evidence      []Evidence `json:"evidence,omitempty"`
 	Cached        bool       `json:"cached,omitempty"` // reused from another contact of the same company
+	// Engine is the engine that answered ("llm", "offline"); "" for
+	// contact columns. With the LLM engine, "offline" means it fell back.
+	Engine string `json:"engine,omitempty"`
+	// FallbackReason says why the engine fell back to another one for this
+	// answer (Answer.FallbackReason); "" when it did not.
+	FallbackReason string `json:"fallback_reason,omitempty"`
 }
 
 // Evidence is a verbatim quote from a scraped page.
@@ -87,6 +93,12 @@ type Answer struct {
 	// injection attempt seen on the site, a repaired answer...
 	Notes []Note `json:"notes,omitempty"`
 	Calls []Call `json:"calls,omitempty"`
+	// FallbackReason is set when the engine asked could not answer and its
+	// fallback engine did (Engine is then the fallback's name): a short
+	// reason, the same for every answer that fell back for the same cause,
+	// such as "model call failed", "model refused" or "answer still invalid
+	// after one repair". The "llm_fallback" note has the details.
+	FallbackReason string `json:"fallback_reason,omitempty"`
 }
 
 // Note is a remark attached to an answer; Points > 0 lowers the email's
@@ -100,10 +112,18 @@ type Note struct {
 
 // Call is one model call made to produce an answer (LLM engine only).
 type Call struct {
-	Model            string  `json:"model"`
-	PromptVersion    string  `json:"prompt_version"`
-	Attempts         int     `json:"attempts"`
-	LatencyMS        int64   `json:"latency_ms"`
+	Model         string `json:"model"`
+	PromptVersion string `json:"prompt_version"`
+	Attempts      int    `json:"attempts"`
+	Retries       int    `json:"retries,omitempty"` // attempts after a 429, 5xx, timeout or network error
+	// LatencyMS is the model's time: the HTTP requests of the call, from
+	// sending to the last byte of the answer, over every attempt.
+	LatencyMS int64 `json:"latency_ms"`
+	// WaitMS is the rest of the call's time, spent before sending: waiting
+	// for the shared rate budget (requests and tokens per minute), for the
+	// back-off or a server's retry hint between attempts, or for the first
+	// call to a model to find the output mode the server accepts.
+	WaitMS           int64   `json:"wait_ms,omitempty"`
 	PromptTokens     int     `json:"prompt_tokens"`
 	CompletionTokens int     `json:"completion_tokens"`
 	CachedTokens     int     `json:"cached_tokens"`
@@ -200,6 +220,90 @@ type Summary struct {
 	Wall         time.Duration `json:"wall_ns"`
 	P50, P95     time.Duration `json:"-"`
 	StoppedEarly string        `json:"stopped_early,omitempty"` // why the run stopped before the end
+	// Agents says what the engine did for each agent, by agent name.
+	Agents map[string]AgentActivity `json:"agents,omitempty"`
+	// FallbackExamples holds, for each fallback reason, the note of the
+	// first answer that fell back for it ("persona: model call failed:
+	// HTTP 503 …; answered by the offline engine").
+	FallbackExamples map[string]string `json:"fallback_examples,omitempty"`
+}
+
+// Note codes the LLM engine sets (shared/llm).
+const (
+	NoteLLMFallback = "llm_fallback" // the fallback engine answered; Answer.FallbackReason says why
+	NoteLLMRepaired = "llm_repaired" // the first answer broke the output rules and was repaired
+)
+
+// AgentActivity is what the engine did for one agent during a run. An
+// answer reused from the cache made no call: it counts in Reused only.
+type AgentActivity struct {
+	Answers int `json:"answers"`           // answers computed by an engine (not reused)
+	Reused  int `json:"reused,omitempty"`  // answers reused from the cache
+	Calls   int `json:"calls,omitempty"`   // model calls, repair calls included
+	Retries int `json:"retries,omitempty"` // attempts after a 429, 5xx, timeout or network error
+	Repairs int `json:"repairs,omitempty"` // answers valid after one repair call
+	// Fallbacks counts the answers given by the fallback engine, by
+	// Answer.FallbackReason.
+	Fallbacks map[string]int `json:"fallbacks,omitempty"`
+	LatencyMS int64          `json:"latency_ms,omitempty"` // the model's time, Call.LatencyMS summed
+	WaitMS    int64          `json:"wait_ms,omitempty"`    // time waiting to send, Call.WaitMS summed
+}
+
+// FallbackCount is the number of answers given by the fallback engine.
+func (a AgentActivity) FallbackCount() int {
+	n := 0
+	for _, c := range a.Fallbacks {
+		n += c
+	}
+	return n
+}
+
+// Add sums o into a.
+func (a *AgentActivity) Add(o AgentActivity) {
+	a.Answers += o.Answers
+	a.Reused += o.Reused
+	a.Calls += o.Calls
+	a.Retries += o.Retries
+	a.Repairs += o.Repairs
+	a.LatencyMS += o.LatencyMS
+	a.WaitMS += o.WaitMS
+	for r, n := range o.Fallbacks {
+		if a.Fallbacks == nil {
+			a.Fallbacks = map[string]int{}
+		}
+		a.Fallbacks[r] += n
+	}
+}
+
+// Activity sums the activity of every agent.
+func (s Summary) Activity() AgentActivity {
+	var t AgentActivity
+	for _, a := range s.Agents {
+		t.Add(a)
+	}
+	return t
+}
+
+// FallbackShare is the share of the computed answers (cache reuse aside)
+// that the fallback engine gave.
+func (s Summary) FallbackShare() float64 {
+	t := s.Activity()
+	if t.Answers == 0 {
+		return 0
+	}
+	return float64(t.FallbackCount()) / float64(t.Answers)
+}
+
+// TopFallbackReason is the most frequent fallback reason over every agent
+// and how many answers fell back for it (the alphabetically first on a
+// tie); "" when nothing fell back.
+func (s Summary) TopFallbackReason() (reason string, n int) {
+	for r, c := range s.Activity().Fallbacks {
+		if c > n || c == n && r < reason {
+			reason, n = r, c
+		}
+	}
+	return reason, n
 }
 
 // Ready is the number of generated emails with no blocking flag: the ones

@@ -53,9 +53,13 @@ type result struct {
 func (e *Engine) call(ctx context.Context, p *agentPrompt, model string, msgs []openai.ChatCompletionMessage) (_ result, rec email.Call, _ error) {
 	rec = email.Call{Model: model, PromptVersion: p.version}
 	est := estimateTokens(msgs, len(p.schemaJSON), e.cfg.MaxCompletionTokens)
+	// The model's time is the HTTP requests'; the rest of the call is spent
+	// waiting to send (rate budget, back-off, a new model's first call).
 	start := e.now()
-	defer func() { // rec is the named result: the caller sees the latency too
-		rec.LatencyMS = e.now().Sub(start).Milliseconds()
+	var modelTime time.Duration
+	defer func() { // rec is the named result: the caller sees the times too
+		rec.LatencyMS = modelTime.Milliseconds()
+		rec.WaitMS = max(e.now().Sub(start)-modelTime, 0).Milliseconds()
 		e.record(rec)
 	}()
 	rt := e.routes.get(routeKey{e.cfg.Endpoint(), model}, parseMode(e.cfg.ResponseFormat))
@@ -75,7 +79,9 @@ func (e *Engine) call(ctx context.Context, p *agentPrompt, model string, msgs []
 		req, extra := e.request(p, model, msgs, mode)
 		x := &exchange{extra: extra}
 		actx, cancel := context.WithTimeout(ctx, time.Duration(e.cfg.Timeout))
+		sent := e.now()
 		resp, err := e.client.CreateChatCompletion(context.WithValue(actx, exchangeKey{}, x), req)
+		modelTime += e.now().Sub(sent)
 		cancel()
 		if err == nil {
 			rt.succeeded(mode)
@@ -140,6 +146,7 @@ func (e *Engine) call(ctx context.Context, p *agentPrompt, model string, msgs []
 			e.budget.pause(e.now().Add(wait))
 		}
 		e.addStat(func(s *Stats) { s.Retries++ })
+		rec.Retries++
 		if err := e.sleep(ctx, wait); err != nil {
 			rec.Error = err.Error()
 			return result{}, rec, err

@@ -286,6 +286,11 @@ func (e *Engine) fallBack(ctx context.Context, req agents.Request, calls []email
 		return email.Answer{}, fmt.Errorf("llm %s: fallback engine %s after %s: %w", req.Spec.Name, e.fallback.Name(), reason, err)
 	}
 	a.Notes = append(a.Notes, email.Note{Code: "llm_fallback", Message: fmt.Sprintf("%s: %s; answered by the %s engine", req.Spec.Name, reason, e.fallback.Name())})
+	// The short reason is the reason's kind, before its details ("model
+	// call failed", "model refused", "answer still invalid after one
+	// repair"): the same across contacts, so a run can count them.
+	short, _, _ := strings.Cut(reason, ":")
+	a.FallbackReason = clip(strings.TrimSpace(short), 80)
 	if n, ok := injectionNote(req.Spec.Name, findings, false); ok {
 		a.Notes = append(a.Notes, n)
 	}

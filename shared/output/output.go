@@ -47,7 +47,23 @@ var reportTmpl = template.Must(template.New("report.html.tmpl").Funcs(template.F
 		}
 		return "bad"
 	},
+	"fellBack": fellBack,
 }).ParseFS(reportFS, "report.html.tmpl"))
+
+// fallbackVar is a variable the fallback engine filled, for report.html.
+type fallbackVar struct{ Name, Reason string }
+
+// fellBack lists the variables the fallback engine filled, by name.
+func fellBack(vars map[string]email.Variable) []fallbackVar {
+	var out []fallbackVar
+	for name, v := range vars {
+		if v.FallbackReason != "" {
+			out = append(out, fallbackVar{name, v.FallbackReason})
+		}
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
+	return out
+}
 
 // Writer writes one run's files. Results are appended as they come, so an
 // interrupted run keeps what it finished.

@@ -188,3 +188,66 @@ func TestWriterExportsOnlyUngated(t *testing.T) {
 		})
 	}
 }
+
+// TestReportShowsEngineAndFallback: each variable's engine is in
+// emails.jsonl and report.html, with the fallback reason when the LLM
+// engine fell back; the header counts calls and fallbacks when a model
+// was called.
+func TestReportShowsEngineAndFallback(t *testing.T) {
+	t.Parallel()
+	llmVar := email.Variable{Value: "DAF", Agent: "persona", FallbackLevel: 1, Confidence: 5, Engine: "llm"}
+	fbVar := email.Variable{Value: "logiciel", Agent: "persona", FallbackLevel: 2, Confidence: 3, Engine: "offline", FallbackReason: "model call failed"}
+	activity := map[string]email.AgentActivity{"persona": {Answers: 4, Calls: 5, Retries: 2, Repairs: 1, Fallbacks: map[string]int{"model call failed": 1}}}
+	tests := []struct {
+		name      string
+		vars      map[string]email.Variable
+		agents    map[string]email.AgentActivity
+		jsonl     []string
+		html, not []string
+	}{
+		{"llm answers", map[string]email.Variable{"target_persona": llmVar}, map[string]email.AgentActivity{"persona": {Answers: 4, Calls: 4}},
+			[]string{`"engine":"llm"`}, []string{"<td>llm</td>", "<b>4</b>appels LLM (0 relances, 0 réparées)", "<b>0 / 4</b>réponses de repli (0.0 %)"},
+			[]string{"fallback_reason", "Réponses du moteur de repli", "repli : "}},
+		{"a fallback", map[string]email.Variable{"target_persona": llmVar, "product_category": fbVar}, activity,
+			[]string{`"engine":"offline","fallback_reason":"model call failed"`},
+			[]string{`repli : model call failed`, "Réponses du moteur de repli : <code>product_category</code> (model call failed)",
+				"<b>5</b>appels LLM (2 relances, 1 réparées)", "<b>1 / 4</b>réponses de repli (25.0 %)"}, nil},
+		{"offline engine, no call", map[string]email.Variable{"target_persona": {Value: "DAF", Agent: "persona", Engine: "offline"}},
+			map[string]email.AgentActivity{"persona": {Answers: 4}},
+			[]string{`"engine":"offline"`}, []string{"<td>offline</td>"}, []string{"appels LLM", "réponses de repli", "fallback_reason"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			dir := t.TempDir()
+			w, err := Create(dir)
+			if err != nil {
+				t.Fatal(err)
+			}
+			r := email.Result{Contact: contacts.Contact{Line: 2, Email: "lea@acme.fr", CompanyName: "Acme"}, Subject: "s", Body: "b",
+				Status: email.StatusGenerated, Quality: email.Report{Score: 90}, Variables: tt.vars}
+			if err := w.Write(r); err != nil {
+				t.Fatal(err)
+			}
+			if err := w.Close(email.Summary{Contacts: 1, Generated: 1, Agents: tt.agents}, ReportInfo{Client: "acme", GeneratedAt: time.Unix(0, 0).UTC()}); err != nil {
+				t.Fatal(err)
+			}
+			jsonl, html := readFile(t, filepath.Join(dir, FileEmailsJSONL)), readFile(t, filepath.Join(dir, FileReport))
+			for _, want := range tt.jsonl {
+				if !strings.Contains(jsonl, want) {
+					t.Errorf("emails.jsonl lacks %s:\n%s", want, jsonl)
+				}
+			}
+			for _, want := range tt.html {
+				if !strings.Contains(html, want) {
+					t.Errorf("report.html lacks %q", want)
+				}
+			}
+			for _, not := range tt.not {
+				if strings.Contains(html, not) || strings.Contains(jsonl, not) {
+					t.Errorf("output has %q", not)
+				}
+			}
+		})
+	}
+}

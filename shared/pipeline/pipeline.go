@@ -152,7 +152,7 @@ func (p *Pipeline) Process(ctx context.Context, c contacts.Contact) (email.Resul
 		for _, v := range spec.Produces() {
 			values[v] = a.Values[v]
 			r.Variables[v] = email.Variable{Value: a.Values[v], Agent: spec.Name, Confidence: a.Confidence, FallbackLevel: a.FallbackLevel,
-				Reasoning: a.Reasoning, Evidence: a.Evidence, Cached: res.cached}
+				Reasoning: a.Reasoning, Evidence: a.Evidence, Cached: res.cached, Engine: a.Engine, FallbackReason: a.FallbackReason}
 		}
 	}
 	r.Timings.AgentsMS = time.Since(agentsStart).Milliseconds()

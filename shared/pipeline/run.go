@@ -84,6 +84,7 @@ func (p *Pipeline) Run(ctx context.Context, cs []contacts.Contact, opts RunOptio
 			s.Failed++
 		}
 		s.Usage.Add(r.Usage)
+		countActivity(&s, r)
 		durations = append(durations, time.Duration(r.Timings.TotalMS)*time.Millisecond)
 		if opts.Progress != nil {
 			opts.Progress(s.Contacts, len(cs))
@@ -133,4 +134,76 @@ func (p *Pipeline) Run(ctx context.Context, cs []contacts.Contact, opts RunOptio
 		return s, err
 	}
 	return s, nil
+}
+
+// countActivity adds what the engine did for one contact's answers to the
+// run summary: answers computed or reused, model calls with their retries
+// and times, repairs, and fallbacks by reason (with the first note for
+// each reason as its example).
+func countActivity(s *email.Summary, r email.Result) {
+	if len(r.Answers) == 0 {
+		return
+	}
+	if s.Agents == nil {
+		s.Agents = map[string]email.AgentActivity{}
+	}
+	reused := map[string]bool{}
+	for _, v := range r.Variables {
+		if v.Agent != "" && v.Cached {
+			reused[v.Agent] = true
+		}
+	}
+	names := make([]string, 0, len(r.Answers))
+	for name := range r.Answers {
+		names = append(names, name)
+	}
+	sort.Strings(names)
+	for _, name := range names {
+		a, act := r.Answers[name], s.Agents[name]
+		if reused[name] {
+			act.Reused++
+			s.Agents[name] = act
+			continue
+		}
+		act.Answers++
+		for _, n := range a.Notes {
+			if n.Code == email.NoteLLMRepaired {
+				act.Repairs++
+				break
+			}
+		}
+		if reason := a.FallbackReason; reason != "" {
+			if act.Fallbacks == nil {
+				act.Fallbacks = map[string]int{}
+			}
+			act.Fallbacks[reason]++
+			if _, ok := s.FallbackExamples[reason]; !ok {
+				if s.FallbackExamples == nil {
+					s.FallbackExamples = map[string]string{}
+				}
+				s.FallbackExamples[reason] = fallbackNote(a)
+			}
+		}
+		s.Agents[name] = act
+	}
+	// The calls of reused answers are not in r.Calls: they were made once.
+	for _, c := range r.Calls {
+		act := s.Agents[c.Agent]
+		act.Calls++
+		act.Retries += c.Retries
+		act.LatencyMS += c.LatencyMS
+		act.WaitMS += c.WaitMS
+		s.Agents[c.Agent] = act
+	}
+}
+
+// fallbackNote is the message of an answer's fallback note, else its
+// short reason.
+func fallbackNote(a email.Answer) string {
+	for _, n := range a.Notes {
+		if n.Code == email.NoteLLMFallback {
+			return n.Message
+		}
+	}
+	return a.Agent + ": " + a.FallbackReason
 }
