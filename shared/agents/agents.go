@@ -168,6 +168,19 @@ type Engine interface {
 	Answer(ctx context.Context, req Request) (email.Answer, error)
 }
 
+// GroupEngine is an Engine that can answer several agents of one contact
+// in one call (the LLM engine: one model call instead of one per agent).
+type GroupEngine interface {
+	Engine
+	// Groups lists the agents answered together, each in run order (an
+	// agent may need the values of an agent before it in its group).
+	Groups() [][]string
+	// AnswerGroup answers reqs, agents of one group for one contact in
+	// group order, with one answer per request in the same order. A
+	// request's Inputs hold the values of agents outside the group only.
+	AnswerGroup(ctx context.Context, reqs []Request) ([]email.Answer, error)
+}
+
 // UnknownVariableError is returned when a template uses a variable that no
 // CSV column and no agent produces.
 type UnknownVariableError struct {

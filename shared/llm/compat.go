@@ -246,7 +246,8 @@ func (e *Engine) request(p *agentPrompt, model string, msgs []openai.ChatComplet
 	case modeText:
 		req.Messages = withSchemaInPrompt(msgs, p.schemaJSON)
 	}
-	switch n := e.cfg.MaxCompletionTokens; e.cfg.MaxTokensParam {
+	// a group call answers several agents: room for each of their answers
+	switch n := e.cfg.MaxCompletionTokens * max(len(p.members), 1); e.cfg.MaxTokensParam {
 	case "max_tokens":
 		req.MaxTokens = n
 	case "both":

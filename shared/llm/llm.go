@@ -31,6 +31,7 @@ type Engine struct {
 	fallback agents.Engine
 	client   *openai.Client
 	prompts  map[string]*agentPrompt
+	groups   map[string]*agentPrompt // group prompts by member names, built on first use (group.go)
 	budget   *budget
 	grams    contextGrams
 	routes   routes // output mode and 4xx runs per base URL and model (compat.go)

@@ -30,9 +30,14 @@ const promptFormat = "3"
 type agentPrompt struct {
 	spec         agents.Spec
 	instructions string // static system prompt, with a {language} placeholder
+	part         string // the agent's own instructions, without the common rules (group calls)
+	common       string // the common rules
 	schema       *Schema
 	schemaJSON   []byte
 	version      string // short hash of instructions + schema + format
+	// members are the agents a group call answers (group.go); nil for one
+	// agent's call.
+	members []*agentPrompt
 }
 
 // loadPrompts reads the embedded prompt files of every agent.
@@ -62,8 +67,8 @@ func loadPrompts() (map[string]*agentPrompt, error) {
 			}
 			parts = append(parts, m)
 		}
-		parts = append(parts, common)
-		p := &agentPrompt{spec: spec, instructions: strings.Join(parts, "\n\n"), schema: SchemaFor(spec)}
+		p := &agentPrompt{spec: spec, part: strings.Join(parts, "\n\n"), common: common, schema: SchemaFor(spec)}
+		p.instructions = p.part + "\n\n" + common
 		if p.schemaJSON, err = p.schema.MarshalJSON(); err != nil {
 			return nil, err
 		}
@@ -197,6 +202,12 @@ func competitorCandidates(b *strings.Builder, req agents.Request) {
 // userMessage renders the prospect's data: contact columns, upstream
 // values, then the scraped pages fenced as untrusted content.
 func userMessage(req agents.Request, maxSiteChars int) string {
+	return renderUser(req, maxSiteChars, siteFor[req.Spec.Name], req.Spec.Name == agents.Competitor.Name)
+}
+
+// renderUser renders the contact columns and needed values of req.Spec,
+// the competitor candidates when asked, and the site as view says.
+func renderUser(req agents.Request, maxSiteChars int, view siteView, candidates bool) string {
 	var b strings.Builder
 	b.WriteString("# Prospect\n\n")
 	for _, col := range req.Spec.Contact {
@@ -208,10 +219,9 @@ func userMessage(req agents.Request, maxSiteChars int) string {
 			fmt.Fprintf(&b, "- %s : %s\n", n, oneLine(req.Inputs[n]))
 		}
 	}
-	if req.Spec.Name == agents.Competitor.Name {
+	if candidates {
 		competitorCandidates(&b, req)
 	}
-	view := siteFor[req.Spec.Name]
 	if view == siteNone {
 		return b.String()
 	}

@@ -62,9 +62,10 @@ type Pipeline struct {
 }
 
 type flight struct {
-	done chan struct{}
-	ans  email.Answer
-	err  error
+	done  chan struct{}
+	ans   email.Answer
+	group []email.Answer // a group call's answers (answerGroup)
+	err   error
 }
 
 // New checks the template against the agents and the CSV columns: a
@@ -183,10 +184,11 @@ type agentResult struct {
 // failed: the upstream error is the one reported.
 var errUpstream = errors.New("an agent it needs failed")
 
-// runAgents runs the plan as a DAG: each agent starts as soon as the agents
-// producing its inputs are done, not when the slowest agent of an earlier
-// stage is. The first failure cancels the others; the errors returned are
-// the agents' own (not the cancellations they caused).
+// runAgents runs the plan as a DAG: each agent, or each group of agents
+// the engine answers in one call (agents.GroupEngine), starts as soon as
+// the agents producing its inputs are done, not when the slowest agent of
+// an earlier stage is. The first failure cancels the others; the errors
+// returned are the agents' own (not the cancellations they caused).
 func (p *Pipeline) runAgents(ctx context.Context, c contacts.Contact, site *scrape.Site, siteErr, company string) (map[string]*agentResult, error) {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
@@ -197,31 +199,48 @@ func (p *Pipeline) runAgents(ctx context.Context, c contacts.Contact, site *scra
 		results[s.Name] = &agentResult{}
 		done[s.Name] = make(chan struct{})
 	}
+	base := agents.Request{Contact: c, Site: site, SiteErr: siteErr, Context: p.cfg.Context, Language: p.cfg.Template.Language}
 	var wg sync.WaitGroup
-	for _, spec := range specs {
-		res := results[spec.Name]
+	for _, unit := range p.units() {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			defer close(done[spec.Name])
-			inputs := map[string]string{}
-			for _, n := range spec.Needs {
-				prod, _ := agents.Producer(n) // NewPlan planned every producer
-				select {
-				case <-done[prod.Name]:
-				case <-ctx.Done():
-					res.err = ctx.Err()
-					return
+			defer func() {
+				for _, s := range unit {
+					close(done[s.Name])
 				}
-				if results[prod.Name].err != nil {
-					res.err = errUpstream
-					return
+			}()
+			fail := func(err error) {
+				for _, s := range unit {
+					results[s.Name].err = err
 				}
-				inputs[n] = results[prod.Name].answer.Values[n]
 			}
-			req := agents.Request{Spec: spec, Contact: c, Site: site, SiteErr: siteErr, Context: p.cfg.Context, Inputs: inputs, Language: p.cfg.Template.Language}
-			res.answer, res.cached, res.err = p.answer(ctx, p.cacheKey(company, spec.Name, inputs), req)
-			if res.err != nil {
+			inUnit := map[string]bool{}
+			for _, s := range unit {
+				for _, v := range s.Produces() {
+					inUnit[v] = true
+				}
+			}
+			// Wait for the agents outside the unit that it needs.
+			for _, s := range unit {
+				for _, n := range s.Needs {
+					if inUnit[n] {
+						continue
+					}
+					prod, _ := agents.Producer(n) // NewPlan planned every producer
+					select {
+					case <-done[prod.Name]:
+					case <-ctx.Done():
+						fail(ctx.Err())
+						return
+					}
+					if results[prod.Name].err != nil {
+						fail(errUpstream)
+						return
+					}
+				}
+			}
+			if err := p.runUnit(ctx, unit, base, company, results); err != nil {
 				cancel()
 			}
 		}()
@@ -241,6 +260,194 @@ func (p *Pipeline) runAgents(ctx context.Context, c contacts.Contact, site *scra
 		return nil, cancelled[0]
 	}
 	return results, errors.Join(errs...)
+}
+
+// units partitions the planned agents into what runs as one: the engine's
+// groups (their planned members, when two or more are planned) and single
+// agents.
+func (p *Pipeline) units() [][]agents.Spec {
+	planned := map[string]agents.Spec{}
+	for _, s := range p.plan.Agents() {
+		planned[s.Name] = s
+	}
+	var out [][]agents.Spec
+	grouped := map[string]bool{}
+	if ge, ok := p.cfg.Engine.(agents.GroupEngine); ok {
+		for _, g := range ge.Groups() {
+			var unit []agents.Spec
+			for _, name := range g {
+				if s, ok := planned[name]; ok && !grouped[name] {
+					unit = append(unit, s)
+				}
+			}
+			if len(unit) > 1 {
+				for _, s := range unit {
+					grouped[s.Name] = true
+				}
+				out = append(out, unit)
+			}
+		}
+	}
+	for _, s := range p.plan.Agents() {
+		if !grouped[s.Name] {
+			out = append(out, []agents.Spec{s})
+		}
+	}
+	return out
+}
+
+// runUnit answers the agents of a unit whose outside inputs are ready:
+// each from the cache when its key can be computed and is cached, the
+// rest in one group call (or one agent call when one is left).
+func (p *Pipeline) runUnit(ctx context.Context, unit []agents.Spec, base agents.Request, company string, results map[string]*agentResult) error {
+	inUnit := map[string]bool{}
+	for _, s := range unit {
+		for _, v := range s.Produces() {
+			inUnit[v] = true
+		}
+	}
+	// The values this unit may read: those of the agents outside it that
+	// it needs (done: the caller waited for them), then its own as they
+	// come.
+	values := map[string]string{}
+	for _, s := range unit {
+		for _, n := range s.Needs {
+			if !inUnit[n] {
+				values[n] = results[producerOf(n)].answer.Values[n]
+			}
+		}
+	}
+	request := func(s agents.Spec) (agents.Request, bool) {
+		req := base
+		req.Spec, req.Inputs = s, map[string]string{}
+		complete := true
+		for _, n := range s.Needs {
+			if v, ok := values[n]; ok {
+				req.Inputs[n] = v
+			} else {
+				complete = false
+			}
+		}
+		return req, complete
+	}
+	var pending []agents.Request
+	for _, s := range unit {
+		req, complete := request(s)
+		if complete {
+			key := p.cacheKey(company, s.Name, req.Inputs)
+			if len(unit) == 1 {
+				res := results[s.Name]
+				res.answer, res.cached, res.err = p.answer(ctx, key, req)
+				return res.err
+			}
+			if a, ok, err := p.cfg.Cache.Get(ctx, key); err == nil && ok {
+				p.hits.Add(1)
+				results[s.Name].answer, results[s.Name].cached = agents.Check(req, a), true
+				for k, v := range results[s.Name].answer.Values {
+					values[k] = v
+				}
+				continue
+			}
+		}
+		pending = append(pending, req)
+	}
+	switch len(pending) {
+	case 0:
+		return nil
+	case 1:
+		req, _ := request(pending[0].Spec)
+		res := results[req.Spec.Name]
+		res.answer, res.cached, res.err = p.answer(ctx, p.cacheKey(company, req.Spec.Name, req.Inputs), req)
+		return res.err
+	}
+	answers, cached, err := p.answerGroup(ctx, company, pending)
+	if err != nil {
+		for _, req := range pending {
+			results[req.Spec.Name].err = err
+		}
+		return err
+	}
+	for i, req := range pending {
+		a := agents.Check(req, answers[i])
+		// the key holds the inputs the agent finally had, in-group ones
+		// included ("system" after "signal")
+		for _, n := range req.Spec.Needs {
+			if _, ok := req.Inputs[n]; !ok {
+				req.Inputs[n] = values[n]
+			}
+		}
+		if !cached && a.Engine == p.cfg.Engine.Name() {
+			if err := p.cfg.Cache.Put(ctx, p.cacheKey(company, req.Spec.Name, req.Inputs), a); err != nil && ctx.Err() == nil {
+				a.Notes = append(a.Notes, email.Note{Code: "cache_write", Message: "the answer could not be cached: " + err.Error()})
+			}
+		}
+		results[req.Spec.Name].answer, results[req.Spec.Name].cached = a, cached
+		for k, v := range a.Values {
+			values[k] = v
+		}
+	}
+	return nil
+}
+
+func producerOf(v string) string {
+	s, _ := agents.Producer(v)
+	return s.Name
+}
+
+// answerGroup makes one group call for a contact's pending agents;
+// contacts of the same company asking for the same group with the same
+// inputs at once share it.
+func (p *Pipeline) answerGroup(ctx context.Context, company string, reqs []agents.Request) ([]email.Answer, bool, error) {
+	ge := p.cfg.Engine.(agents.GroupEngine)
+	h := sha256.New()
+	for _, r := range reqs {
+		fmt.Fprintf(h, "%s\x00", p.cacheKey(company, r.Spec.Name, r.Inputs))
+	}
+	key := "group:" + hex.EncodeToString(h.Sum(nil))
+	p.mu.Lock()
+	if f, ok := p.inflight[key]; ok {
+		p.mu.Unlock()
+		select {
+		case <-f.done:
+		case <-ctx.Done():
+			return nil, false, ctx.Err()
+		}
+		if f.err != nil {
+			return nil, false, f.err
+		}
+		p.hits.Add(int64(len(reqs)))
+		return f.group, true, nil
+	}
+	f := &flight{done: make(chan struct{})}
+	p.inflight[key] = f
+	p.mu.Unlock()
+	defer func() {
+		close(f.done)
+		p.mu.Lock()
+		delete(p.inflight, key)
+		p.mu.Unlock()
+	}()
+	p.misses.Add(int64(len(reqs)))
+	answers, err := ge.AnswerGroup(ctx, reqs)
+	if err == nil && len(answers) != len(reqs) {
+		err = fmt.Errorf("engine %s answered %d agents of %d", ge.Name(), len(answers), len(reqs))
+	}
+	if err != nil {
+		f.err = fmt.Errorf("agents %s for %s: %w", groupNames(reqs), base(reqs).Contact.CompanyName, err)
+		return nil, false, f.err
+	}
+	f.group = answers
+	return answers, false, nil
+}
+
+func base(reqs []agents.Request) agents.Request { return reqs[0] }
+
+func groupNames(reqs []agents.Request) string {
+	names := make([]string, len(reqs))
+	for i, r := range reqs {
+		names[i] = r.Spec.Name
+	}
+	return strings.Join(names, "+")
 }
 
 func (p *Pipeline) fail(r email.Result, start time.Time, err error) email.Result {

@@ -335,3 +335,71 @@ func TestAgentsRunAsADAG(t *testing.T) {
 		}
 	})
 }
+
+// groupEngine answers the reading agents and the signal+system pair in one
+// call each, like the LLM engine.
+type groupEngine struct {
+	fakeEngine
+	groupCalls atomic.Int32
+	sizes      sync.Map // call number → agents
+}
+
+func (g *groupEngine) Groups() [][]string {
+	return [][]string{{"persona", "competitor", "pain", "case_study"}, {"signal", "system"}}
+}
+
+func (g *groupEngine) AnswerGroup(ctx context.Context, reqs []agents.Request) ([]email.Answer, error) {
+	n := g.groupCalls.Add(1)
+	var names []string
+	var out []email.Answer
+	produced := map[string]string{}
+	for _, r := range reqs {
+		names = append(names, r.Spec.Name)
+		for _, need := range r.Spec.Needs {
+			if v, ok := produced[need]; ok && r.Inputs[need] != "" && r.Inputs[need] != v {
+				return nil, fmt.Errorf("%s got %s=%q, want the value of the same call", r.Spec.Name, need, r.Inputs[need])
+			}
+		}
+		a, err := g.fakeEngine.Answer(ctx, r)
+		if err != nil {
+			return nil, err
+		}
+		for k, v := range a.Values {
+			produced[k] = v
+		}
+		out = append(out, a)
+	}
+	g.sizes.Store(n, strings.Join(names, "+"))
+	return out, nil
+}
+
+// With a group engine, a company costs two calls (the reading agents, then
+// signals and systems); answers are still cached per agent, so the other
+// contacts of the company make no call.
+func TestGroupEngineCallsPerCompany(t *testing.T) {
+	e := &groupEngine{}
+	p := newTestPipeline(t, allVarsTemplate, e, &fakeScraper{})
+	cs := []contacts.Contact{contact(2, "Léa", "Acme"), contact(3, "Paul", "Acme"), contact(4, "Zoé", "Beta"), contact(5, "Jean", "Acme")}
+	var got []email.Result
+	sum, err := p.Run(context.Background(), cs, RunOptions{Concurrency: 4}, func(r email.Result) error { got = append(got, r); return nil })
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := e.groupCalls.Load(); n != 4 {
+		t.Errorf("%d group calls, want 2 per company", n)
+	}
+	e.sizes.Range(func(_, v any) bool {
+		if v != "persona+competitor+pain+case_study" && v != "signal+system" {
+			t.Errorf("group call for %v", v)
+		}
+		return true
+	})
+	if sum.CacheMisses != 12 || sum.CacheHits != 12 {
+		t.Errorf("cache hits %d misses %d, want 12 and 12 (per agent)", sum.CacheHits, sum.CacheMisses)
+	}
+	for _, r := range got {
+		if r.Status != email.StatusGenerated || !strings.Contains(r.Body, "system_1 of "+r.Contact.CompanyName) {
+			t.Errorf("line %d: %s %q", r.Contact.Line, r.Status, r.Body)
+		}
+	}
+}
