@@ -169,10 +169,15 @@ func TestGround(t *testing.T) {
 		{"level 1 without evidence: downgraded", 1, nil, 2, 0, nil},
 		{"one of two quotes invented: stays level 1, flagged", 1, []email.Evidence{{Quote: "logiciel de paie"}, {Quote: "leader du marché"}}, 1, 1, []string{"leader du marché"}},
 		{"level 3 needs no evidence", 3, nil, 3, 0, nil},
+		{"a real quote that does not mention the values: downgraded", 1, []email.Evidence{{Quote: "Acme, le logiciel"}}, 2, 1, nil},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			a := Ground(email.Answer{Agent: "persona", FallbackLevel: tt.level, Confidence: 5, Evidence: tt.ev}, site)
+			values := map[string]string{"target_persona": "directions financières", "product_category": "logiciel de paie"}
+			if tt.name == "a real quote that does not mention the values: downgraded" {
+				values = map[string]string{"target_persona": "équipes RH", "product_category": "solution de recrutement"}
+			}
+			a := Ground(email.Answer{Agent: "persona", FallbackLevel: tt.level, Confidence: 5, Evidence: tt.ev, Values: values}, site)
 			if a.FallbackLevel != tt.wantLevel || len(a.Evidence) != tt.wantKept || !reflect.DeepEqual(a.Ungrounded, tt.ungrounded) {
 				t.Errorf("got level %d, %d kept, ungrounded %v", a.FallbackLevel, len(a.Evidence), a.Ungrounded)
 			}

@@ -96,8 +96,9 @@ func Validate(spec Spec, a email.Answer, lang string) error {
 }
 
 // Ground checks that every evidence quote appears verbatim in the scraped
-// pages. Quotes not found go to a.Ungrounded and are removed from email.Evidence; a
-// level-1 answer left without evidence is downgraded to level 2 with its
+// pages. Quotes not found go to a.Ungrounded and are removed from
+// email.Evidence; a level-1 answer left without evidence, or whose quotes
+// contain no key word of its values, is downgraded to level 2 with its
 // confidence capped at 3, and a note explains why.
 func Ground(a email.Answer, site *scrape.Site) email.Answer {
 	var kept []email.Evidence
@@ -115,6 +116,14 @@ func Ground(a email.Answer, site *scrape.Site) email.Answer {
 	}
 	a.Evidence = kept
 	a.Ungrounded = append(a.Ungrounded, missing...)
+	if a.FallbackLevel == email.LevelSite && len(kept) > 0 && !mentionsValues(a.Values, kept) {
+		a.FallbackLevel = email.LevelInferred
+		if a.Confidence > 3 {
+			a.Confidence = 3
+		}
+		a.Notes = append(a.Notes, email.Note{Code: "downgraded", Message: fmt.Sprintf("%s answer claimed to be found on the site but none of its quotes (%q) contains a key word of its values: downgraded to level 2",
+			a.Agent, lexicon.Shorten(kept[0].Quote, 80))})
+	}
 	if a.FallbackLevel == email.LevelSite && len(kept) == 0 {
 		a.FallbackLevel = email.LevelInferred
 		if a.Confidence > 3 {
@@ -127,4 +136,42 @@ func Ground(a email.Answer, site *scrape.Site) email.Answer {
 		a.Notes = append(a.Notes, email.Note{Code: "downgraded", Message: fmt.Sprintf("%s answer %s: downgraded to level 2", a.Agent, msg)})
 	}
 	return a
+}
+
+// mentionsValues reports whether a quote contains a key word of one of the
+// values: a word or concept of lexicon.Terms ("téléphonie" and "calls" are
+// one concept), a buyer function ("sales teams" and "équipes
+// commerciales"), or the value itself (a company name).
+func mentionsValues(values map[string]string, quotes []email.Evidence) bool {
+	keys := func(text string) map[string]bool {
+		out := map[string]bool{}
+		for _, t := range lexicon.Terms(text) {
+			out[t] = true
+		}
+		for _, b := range lexicon.Buyers(text) {
+			out["buyer:"+b.ID] = true
+		}
+		return out
+	}
+	var quoted strings.Builder
+	for _, q := range quotes {
+		quoted.WriteString(q.Quote)
+		quoted.WriteString("\n")
+	}
+	inQuotes := keys(quoted.String())
+	folded := lexicon.Fold(quoted.String())
+	for _, v := range values {
+		if v = strings.TrimSpace(v); v == "" {
+			continue
+		}
+		if strings.Contains(folded, lexicon.Fold(v)) {
+			return true
+		}
+		for k := range keys(v) {
+			if inQuotes[k] {
+				return true
+			}
+		}
+	}
+	return false
 }
