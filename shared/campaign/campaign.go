@@ -272,6 +272,13 @@ func printActivity(w io.Writer, o *Outcome) {
 		row(n, s.Agents[n])
 	}
 	row("all", t)
+	shared := false
+	for _, n := range names {
+		shared = shared || s.Agents[n].Answers > s.Agents[n].Reused && s.Agents[n].Calls == 0 && t.Calls > 0
+	}
+	if shared {
+		fmt.Fprintf(w, "                      (a call that answers several agents at once is counted on the first of them)\n")
+	}
 	limit := o.MaxFallbackShare
 	if limit == 0 {
 		limit = DefaultMaxFallbackShare
