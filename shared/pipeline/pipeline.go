@@ -9,7 +9,9 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"maps"
 	"net/url"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -64,8 +66,11 @@ type Pipeline struct {
 type flight struct {
 	done  chan struct{}
 	ans   email.Answer
-	group []email.Answer // a group call's answers (answerGroup)
-	err   error
+	group map[string]email.Answer // a group call's answers by agent (answerGroup)
+	// cached is set when the group's answers were all in the cache by the
+	// time the call would have been made (another contact's call put them)
+	cached bool
+	err    error
 }
 
 // New checks the template against the agents and the CSV columns: a
@@ -351,16 +356,12 @@ func (p *Pipeline) runUnit(ctx context.Context, unit []agents.Spec, base agents.
 		}
 		pending = append(pending, req)
 	}
-	switch len(pending) {
-	case 0:
+	if len(pending) == 0 {
 		return nil
-	case 1:
-		req, _ := request(pending[0].Spec)
-		res := results[req.Spec.Name]
-		res.answer, res.cached, res.err = p.answer(ctx, p.cacheKey(company, req.Spec.Name, req.Inputs), req)
-		return res.err
 	}
-	answers, cached, err := p.answerGroup(ctx, company, pending)
+	// Even one pending agent goes through the unit's flight: a contact of
+	// the same company may be putting the unit's answers in the cache.
+	answers, err := p.answerGroup(ctx, company, unit, pending, values)
 	if err != nil {
 		for _, req := range pending {
 			results[req.Spec.Name].err = err
@@ -368,23 +369,7 @@ func (p *Pipeline) runUnit(ctx context.Context, unit []agents.Spec, base agents.
 		return err
 	}
 	for i, req := range pending {
-		a := agents.Check(req, answers[i])
-		// the key holds the inputs the agent finally had, in-group ones
-		// included ("system" after "signal")
-		for _, n := range req.Spec.Needs {
-			if _, ok := req.Inputs[n]; !ok {
-				req.Inputs[n] = values[n]
-			}
-		}
-		if !cached && a.Engine == p.cfg.Engine.Name() {
-			if err := p.cfg.Cache.Put(ctx, p.cacheKey(company, req.Spec.Name, req.Inputs), a); err != nil && ctx.Err() == nil {
-				a.Notes = append(a.Notes, email.Note{Code: "cache_write", Message: "the answer could not be cached: " + err.Error()})
-			}
-		}
-		results[req.Spec.Name].answer, results[req.Spec.Name].cached = a, cached
-		for k, v := range a.Values {
-			values[k] = v
-		}
+		results[req.Spec.Name].answer, results[req.Spec.Name].cached = answers[i].answer, answers[i].cached
 	}
 	return nil
 }
@@ -394,53 +379,108 @@ func producerOf(v string) string {
 	return s.Name
 }
 
-// answerGroup makes one group call for a contact's pending agents;
-// contacts of the same company asking for the same group with the same
-// inputs at once share it.
-func (p *Pipeline) answerGroup(ctx context.Context, company string, reqs []agents.Request) ([]email.Answer, bool, error) {
+// answerGroup answers a contact's pending agents of a unit: from the
+// cache when another contact's call has just filled it, else in one group
+// call whose answers are checked and cached (under the inputs each agent
+// finally had, in-group ones included: "system" after "signal") before the
+// call is released. Contacts of the same company asking for the same unit
+// at once share one call: the flight is keyed by the unit and the inputs
+// from outside it, not by which members a contact found in the cache.
+func (p *Pipeline) answerGroup(ctx context.Context, company string, unit []agents.Spec, reqs []agents.Request, known map[string]string) ([]agentResult, error) {
 	ge := p.cfg.Engine.(agents.GroupEngine)
 	h := sha256.New()
-	for _, r := range reqs {
-		fmt.Fprintf(h, "%s\x00", p.cacheKey(company, r.Spec.Name, r.Inputs))
+	for _, s := range unit {
+		fmt.Fprintf(h, "%s\x00", s.Name)
 	}
-	key := "group:" + hex.EncodeToString(h.Sum(nil))
-	p.mu.Lock()
-	if f, ok := p.inflight[key]; ok {
-		p.mu.Unlock()
-		select {
-		case <-f.done:
-		case <-ctx.Done():
-			return nil, false, ctx.Err()
+	for _, k := range slices.Sorted(maps.Keys(known)) {
+		fmt.Fprintf(h, "%s=%s\x00", k, known[k])
+	}
+	key := "group:" + company + ":" + hex.EncodeToString(h.Sum(nil))
+	f, shared, err := p.join(ctx, key, func(f *flight) {
+		f.group = map[string]email.Answer{}
+		values := maps.Clone(known)
+		var ask []agents.Request
+		for _, req := range reqs {
+			if len(ask) == 0 {
+				if a, ok := p.cachedMember(ctx, company, req, values); ok {
+					p.hits.Add(1)
+					f.group[req.Spec.Name] = a
+					maps.Copy(values, a.Values)
+					continue
+				}
+			}
+			ask = append(ask, req)
 		}
-		if f.err != nil {
-			return nil, false, f.err
+		if len(ask) == 0 {
+			f.cached = true
+			return
 		}
-		p.hits.Add(int64(len(reqs)))
-		return f.group, true, nil
-	}
-	f := &flight{done: make(chan struct{})}
-	p.inflight[key] = f
-	p.mu.Unlock()
-	defer func() {
-		close(f.done)
-		p.mu.Lock()
-		delete(p.inflight, key)
-		p.mu.Unlock()
-	}()
-	p.misses.Add(int64(len(reqs)))
-	answers, err := ge.AnswerGroup(ctx, reqs)
-	if err == nil && len(answers) != len(reqs) {
-		err = fmt.Errorf("engine %s answered %d agents of %d", ge.Name(), len(answers), len(reqs))
-	}
+		p.misses.Add(int64(len(ask)))
+		answers, err := ge.AnswerGroup(ctx, ask)
+		if err == nil && len(answers) != len(ask) {
+			err = fmt.Errorf("engine %s answered %d agents of %d", ge.Name(), len(answers), len(ask))
+		}
+		if err != nil {
+			f.err = fmt.Errorf("agents %s for %s: %w", groupNames(ask), ask[0].Contact.CompanyName, err)
+			return
+		}
+		for i, req := range ask {
+			a := agents.Check(req, answers[i])
+			if a.Engine == p.cfg.Engine.Name() {
+				if err := p.cfg.Cache.Put(ctx, p.cacheKey(company, req.Spec.Name, inputsOf(req, values)), a); err != nil && ctx.Err() == nil {
+					a.Notes = append(a.Notes, email.Note{Code: "cache_write", Message: "the answer could not be cached: " + err.Error()})
+				}
+			}
+			maps.Copy(values, a.Values)
+			f.group[req.Spec.Name] = a
+		}
+	})
 	if err != nil {
-		f.err = fmt.Errorf("agents %s for %s: %w", groupNames(reqs), base(reqs).Contact.CompanyName, err)
-		return nil, false, f.err
+		return nil, err
 	}
-	f.group = answers
-	return answers, false, nil
+	out := make([]agentResult, len(reqs))
+	values := maps.Clone(known)
+	for i, req := range reqs {
+		a, ok := f.group[req.Spec.Name]
+		switch {
+		case !ok:
+			// the call this contact joined did not need this agent: it was
+			// cached for that contact, so it is for this one
+			if a, ok = p.cachedMember(ctx, company, req, values); !ok {
+				return nil, fmt.Errorf("agent %s for %s: no answer from the shared group call nor the cache", req.Spec.Name, req.Contact.CompanyName)
+			}
+			p.hits.Add(1)
+			out[i] = agentResult{answer: a, cached: true}
+		case shared:
+			p.hits.Add(1)
+			out[i] = agentResult{answer: a, cached: true}
+		default:
+			out[i] = agentResult{answer: a, cached: f.cached}
+		}
+		maps.Copy(values, a.Values)
+	}
+	return out, nil
 }
 
-func base(reqs []agents.Request) agents.Request { return reqs[0] }
+// inputsOf completes req's inputs with the values produced in its group.
+func inputsOf(req agents.Request, values map[string]string) map[string]string {
+	inputs := maps.Clone(req.Inputs)
+	for _, n := range req.Spec.Needs {
+		if _, ok := inputs[n]; !ok {
+			inputs[n] = values[n]
+		}
+	}
+	return inputs
+}
+
+// cachedMember returns the checked cached answer of one agent of a group.
+func (p *Pipeline) cachedMember(ctx context.Context, company string, req agents.Request, values map[string]string) (email.Answer, bool) {
+	a, ok, err := p.cfg.Cache.Get(ctx, p.cacheKey(company, req.Spec.Name, inputsOf(req, values)))
+	if err != nil || !ok {
+		return email.Answer{}, false
+	}
+	return agents.Check(req, a), true
+}
 
 func groupNames(reqs []agents.Request) string {
 	names := make([]string, len(reqs))
@@ -498,21 +538,32 @@ func (p *Pipeline) qualityInput(r email.Result) quality.Input {
 // answer returns the agent's answer for a company, from the cache or from
 // the engine; concurrent requests for the same key wait for one engine call.
 func (p *Pipeline) answer(ctx context.Context, key string, req agents.Request) (email.Answer, bool, error) {
+	var cached bool
+	f, shared, err := p.join(ctx, key, func(f *flight) { f.ans, cached, f.err = p.compute(ctx, key, req) })
+	if err != nil {
+		return email.Answer{}, false, err
+	}
+	if shared {
+		p.hits.Add(1)
+		return f.ans, true, nil
+	}
+	return f.ans, cached, nil
+}
+
+// join runs fn once for the concurrent callers of key: the first caller
+// runs it, the others wait for its result (shared is true for them).
+func (p *Pipeline) join(ctx context.Context, key string, fn func(f *flight)) (f *flight, shared bool, err error) {
 	p.mu.Lock()
 	if f, ok := p.inflight[key]; ok {
 		p.mu.Unlock()
 		select {
 		case <-f.done:
 		case <-ctx.Done():
-			return email.Answer{}, false, ctx.Err()
+			return nil, false, ctx.Err()
 		}
-		if f.err != nil {
-			return email.Answer{}, false, f.err
-		}
-		p.hits.Add(1)
-		return f.ans, true, nil
+		return f, true, f.err
 	}
-	f := &flight{done: make(chan struct{})}
+	f = &flight{done: make(chan struct{})}
 	p.inflight[key] = f
 	p.mu.Unlock()
 	defer func() {
@@ -521,24 +572,25 @@ func (p *Pipeline) answer(ctx context.Context, key string, req agents.Request) (
 		delete(p.inflight, key)
 		p.mu.Unlock()
 	}()
+	fn(f)
+	return f, false, f.err
+}
 
+// compute answers one agent from the cache or from the engine.
+func (p *Pipeline) compute(ctx context.Context, key string, req agents.Request) (email.Answer, bool, error) {
 	// Every answer, cached or new, from any engine, goes through the checks
 	// Go can enforce (grounded evidence, competitor rules): an answer cached
 	// before a check existed is checked too.
 	if a, ok, err := p.cfg.Cache.Get(ctx, key); err == nil && ok {
-		a = agents.Check(req, a)
-		f.ans = a
 		p.hits.Add(1)
-		return a, true, nil
+		return agents.Check(req, a), true, nil
 	}
 	p.misses.Add(1)
 	a, err := p.cfg.Engine.Answer(ctx, req)
 	if err != nil {
-		f.err = fmt.Errorf("agent %s for %s: %w", req.Spec.Name, req.Contact.CompanyName, err)
-		return email.Answer{}, false, f.err
+		return email.Answer{}, false, fmt.Errorf("agent %s for %s: %w", req.Spec.Name, req.Contact.CompanyName, err)
 	}
 	a = agents.Check(req, a)
-	f.ans = a
 	if a.Engine != p.cfg.Engine.Name() {
 		// A fallback answer (the LLM failed for this company this time) is
 		// not cached under the engine's version: the next run retries.
@@ -547,7 +599,6 @@ func (p *Pipeline) answer(ctx context.Context, key string, req agents.Request) (
 	if err := p.cfg.Cache.Put(ctx, key, a); err != nil && ctx.Err() == nil {
 		// A cache write failure costs a future engine call, not this email.
 		a.Notes = append(a.Notes, email.Note{Code: "cache_write", Message: "the answer could not be cached: " + err.Error()})
-		f.ans = a
 	}
 	return a, false, nil
 }
