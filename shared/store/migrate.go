@@ -24,8 +24,9 @@ type Migration struct {
 // MigrateReport says what Migrate did.
 type MigrateReport struct {
 	// Shim is true when the database lacked Supabase's platform objects
-	// (auth.uid(), the anon/authenticated/service_role roles) and the
-	// plain-PostgreSQL shim was loaded first.
+	// (auth.uid(), the anon/authenticated/service_role roles, the columns
+	// of auth.users the store uses) and the plain-PostgreSQL shim was loaded
+	// first.
 	Shim bool
 	// Applied lists the migrations applied now, in order; empty when the
 	// database was up to date.
@@ -76,10 +77,14 @@ func (s *Store) Migrate(ctx context.Context) (MigrateReport, error) {
 			return err
 		}
 		var platform bool
+		// auth.users.encrypted_password: a database made with an older
+		// shim lacks it (Supabase has it), and the shim adds it.
 		err := tx.QueryRow(ctx, `select to_regprocedure('auth.uid()') is not null
 			and exists (select 1 from pg_roles where rolname = 'authenticated')
 			and exists (select 1 from pg_roles where rolname = 'service_role')
-			and exists (select 1 from pg_roles where rolname = 'anon')`).Scan(&platform)
+			and exists (select 1 from pg_roles where rolname = 'anon')
+			and exists (select 1 from pg_attribute where attrelid = to_regclass('auth.users')
+				and attname = 'encrypted_password' and not attisdropped)`).Scan(&platform)
 		if err != nil {
 			return err
 		}

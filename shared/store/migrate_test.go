@@ -61,13 +61,41 @@ func TestMigrateFreshDatabaseTwice(t *testing.T) {
 		}
 	}
 	for _, table := range []string{"clients", "templates", "contacts_to_enrich", "emails_generated", "review_analytics",
-		"client_members", "client_context_files", "agent_cache", "agent_runs", "api_keys", "automation_settings", "exports"} {
+		"client_members", "client_context_files", "agent_cache", "agent_runs", "api_keys", "automation_settings", "exports",
+		"app_admins", "sessions", "review_decisions"} {
 		var rls bool
 		if err := s.Pool().QueryRow(ctx, `select relrowsecurity from pg_class where oid = ('public.' || $1)::regclass`, table).Scan(&rls); err != nil {
 			t.Errorf("table %s: %v", table, err)
 		} else if !rls {
 			t.Errorf("table %s: row level security is off", table)
 		}
+	}
+}
+
+// TestMigrateUpgradesAnOldShim: a local database made before auth.users had
+// the Supabase Auth columns the store uses gets them from the shim on the
+// next Migrate, and users can then be created.
+func TestMigrateUpgradesAnOldShim(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	s, err := store.Open(ctx, storetest.URL(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	s.PasswordCost = 4
+	if _, err := s.Pool().Exec(ctx, `alter table auth.users drop column encrypted_password, drop column raw_app_meta_data`); err != nil {
+		t.Fatal(err)
+	}
+	rep, err := s.Migrate(ctx)
+	if err != nil || !rep.Shim || len(rep.Applied) != 0 {
+		t.Fatalf("Migrate on an old shim: %+v %v; want the shim reloaded and no migration", rep, err)
+	}
+	if _, err := s.CreateUser(ctx, "ana@agency.example", "correct horse battery", false); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Authenticate(ctx, "ana@agency.example", "correct horse battery"); err != nil {
+		t.Error(err)
 	}
 }
 

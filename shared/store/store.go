@@ -7,7 +7,8 @@
 //
 // IDs are UUIDs in their text form. Every method takes a context. Errors
 // name the operation and wrap ErrNotFound, ErrInvalid, ErrConflict,
-// ErrForbidden or ErrNotMigrated where one applies.
+// ErrForbidden or ErrNotMigrated where one applies (the review API adds
+// ErrExists, ErrBadCredentials and ErrNothingToUndo).
 package store
 
 import (
@@ -28,11 +29,21 @@ import (
 
 // Errors matched with errors.Is.
 var (
-	ErrNotFound    = errors.New("not found")
-	ErrInvalid     = errors.New("invalid value")
-	ErrConflict    = errors.New("already exists")
+	ErrNotFound = errors.New("not found")
+	ErrInvalid  = errors.New("invalid value")
+	// ErrConflict: a unique value taken, or a change refused because the
+	// row is no longer in the state it was read in (an email decided by
+	// someone else meanwhile).
+	ErrConflict    = errors.New("conflict")
 	ErrForbidden   = errors.New("not allowed")
 	ErrNotMigrated = errors.New("the database schema is missing or old: run `kaleads migrate`")
+	// ErrExists: CreateUser with an e-mail address a user already has.
+	ErrExists = errors.New("already exists")
+	// ErrBadCredentials: Authenticate with an unknown e-mail address or a
+	// wrong password (the two are not told apart).
+	ErrBadCredentials = errors.New("wrong e-mail address or password")
+	// ErrNothingToUndo: Undo found no recent decision it can revert.
+	ErrNothingToUndo = errors.New("nothing to undo")
 	// ErrUnavailable marks a failure of the connection, not of the request:
 	// the server is restarting, unreachable or shedding load. Retrying later
 	// (the pool reconnects) can succeed.
@@ -49,6 +60,10 @@ type Store struct {
 	// MaxAttempts is the number of claims after which Fail marks a contact
 	// failed instead of returning it to pending.
 	MaxAttempts int
+	// PasswordCost is the bcrypt cost of the passwords CreateUser hashes
+	// (0: DefaultPasswordCost, 12). Tests lower it: a cost-12 hash takes
+	// 0.25 s, and seconds under the race detector.
+	PasswordCost int
 	// claimer names the process in the contacts it claims (see Claimer).
 	claimer string
 }

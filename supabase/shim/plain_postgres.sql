@@ -35,6 +35,25 @@ create table if not exists auth.users (
   updated_at timestamptz not null default now()
 );
 
+-- The columns of Supabase Auth's auth.users the store reads and writes
+-- (store.CreateUser, Authenticate): a bcrypt hash in encrypted_password, as
+-- GoTrue keeps it. Added separately so a database made with an older shim
+-- gets them too (store.Migrate reloads the shim when they are missing).
+alter table auth.users
+  add column if not exists instance_id uuid,
+  add column if not exists aud varchar(255),
+  add column if not exists role varchar(255),
+  add column if not exists encrypted_password varchar(255),
+  add column if not exists email_confirmed_at timestamptz,
+  add column if not exists confirmation_token varchar(255),
+  add column if not exists recovery_token varchar(255),
+  add column if not exists email_change_token_new varchar(255),
+  add column if not exists email_change varchar(255),
+  add column if not exists last_sign_in_at timestamptz,
+  add column if not exists raw_app_meta_data jsonb,
+  add column if not exists banned_until timestamptz,
+  add column if not exists deleted_at timestamptz;
+
 -- Supabase's definitions: the claims of the request's JWT, set by PostgREST
 -- as the transaction-local setting request.jwt.claims.
 create or replace function auth.jwt()
