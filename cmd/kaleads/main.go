@@ -24,6 +24,7 @@ Usage:
   kaleads generate --batch ID [--concurrency N] [--engine …]      (contacts from DATABASE_URL)
   kaleads migrate                                                  (DATABASE_URL: local PostgreSQL or Supabase)
   kaleads client add DIR [--name NAME] [--template-name NAME]
+  kaleads user add --email E --role admin|reviewer [--client NAME]   (password on stdin, or prompted)
   kaleads upload FILE.csv --client NAME [--template NAME]
   kaleads sweep [--stale 8m] [--max-attempts 3]                    (stale "enriching" contacts back to pending)
   kaleads retry --batch ID | --contact ID                          (failed contacts back to pending, after a fix)
@@ -61,6 +62,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return cmdMigrate(ctx, rest, stdout, stderr)
 	case "client":
 		return cmdClient(ctx, rest, stdout, stderr)
+	case "user":
+		return cmdUser(ctx, rest, stdout, stderr)
 	case "upload":
 		return cmdUpload(ctx, rest, stdout, stderr)
 	case "sweep":
@@ -79,7 +82,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return nil
 	default:
 		fmt.Fprint(stderr, usage)
-		return fmt.Errorf("unknown command %q (known: %s)", cmd, strings.Join([]string{"generate", "sim", "migrate", "client", "upload", "sweep", "retry", "serve", "eval", "help", "version"}, ", "))
+		return fmt.Errorf("unknown command %q (known: %s)", cmd, strings.Join([]string{"generate", "sim", "migrate", "client", "user", "upload", "sweep", "retry", "serve", "eval", "help", "version"}, ", "))
 	}
 }
 
