@@ -31,7 +31,8 @@ const (
 func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	addr := fs.String("addr", ":8080", "HTTP address (webhook POST /webhooks/contacts, GET /healthz, GET /readyz)")
+	addr := fs.String("addr", ":8080", "HTTP address (review UI at /, REST API under /api/v1, webhook POST /webhooks/contacts, GET /healthz, GET /readyz)")
+	insecure := fs.Bool("insecure-cookies", false, "review UI cookies without the Secure attribute, for plain http on a host other than localhost (never in production)")
 	workers := fs.Int("workers", 8, "contacts processed at once")
 	sites := fs.String("sites", "", "serve prospect websites from DIR/<host>/ on loopback instead of the web (demos, drills)")
 	engine := fs.String("engine", llm.ChoiceAuto, "auto, offline or llm")
@@ -71,7 +72,7 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err != nil {
 		return err
 	}
-	return server.Run(ctx, server.Config{Store: st, Worker: w, Addr: *addr, Workers: *workers, WebhookSecret: secret, Log: log, Poll: *poll})
+	return server.Run(ctx, server.Config{Store: st, Worker: w, Addr: *addr, Workers: *workers, WebhookSecret: secret, Log: log, Poll: *poll, InsecureCookies: *insecure})
 }
 
 // contextSource returns the clients' context source for a --context value

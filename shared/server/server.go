@@ -20,6 +20,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/kaleads/kaleads/shared/ingest"
+	"github.com/kaleads/kaleads/shared/review"
 	"github.com/kaleads/kaleads/shared/store"
 	"github.com/kaleads/kaleads/shared/sweep"
 	"github.com/kaleads/kaleads/shared/worker"
@@ -47,6 +48,9 @@ type Config struct {
 	// Ready is called with the listening address once the server accepts
 	// connections.
 	Ready func(addr string)
+	// InsecureCookies serves the review UI's cookies without the Secure
+	// attribute, for a plain-http address other than localhost.
+	InsecureCookies bool
 }
 
 // Run serves until ctx ends, then shuts down: the HTTP server stops
@@ -93,7 +97,11 @@ func Run(ctx context.Context, cfg Config) error {
 		return err
 	}
 
-	srv := &http.Server{Handler: Handler(cfg.Store, cfg.WebhookSecret, wakeQueue(poke), cfg.Log),
+	h, err := Handler(cfg.Store, cfg.WebhookSecret, wakeQueue(poke), cfg.Log, HandlerOptions{InsecureCookies: cfg.InsecureCookies})
+	if err != nil {
+		return err
+	}
+	srv := &http.Server{Handler: h,
 		ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 30 * time.Second, WriteTimeout: 30 * time.Second}
 	var wg sync.WaitGroup
 	errs := make(chan error, 4)
@@ -161,9 +169,27 @@ type wakeQueue func()
 
 func (q wakeQueue) Enqueue(context.Context, ...string) error { q(); return nil }
 
-// Handler serves the webhook endpoint and the health checks.
-func Handler(st *store.Store, secret string, q ingest.Enqueuer, log *slog.Logger) http.Handler {
+// HandlerOptions tunes Handler.
+type HandlerOptions struct {
+	InsecureCookies bool // review UI cookies without Secure (plain http)
+}
+
+// Handler serves the webhook endpoint, the health checks and the review
+// UI (everything else: /, /login, /emails/…, /dashboard, /static/…).
+func Handler(st *store.Store, secret string, q ingest.Enqueuer, log *slog.Logger, opts HandlerOptions) (http.Handler, error) {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	var wake func(context.Context, ...string) error
+	if q != nil {
+		wake = q.Enqueue
+	}
+	ui, err := review.New(review.Config{Store: st, Wake: wake, Log: log, InsecureCookies: opts.InsecureCookies})
+	if err != nil {
+		return nil, fmt.Errorf("server: review UI: %w", err)
+	}
 	mux := http.NewServeMux()
+	mux.Handle("/", ui)
 	mux.Handle("/webhooks/contacts", ingest.New(secret, q, log))
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
@@ -186,7 +212,7 @@ func Handler(st *store.Store, secret string, q ingest.Enqueuer, log *slog.Logger
 		}
 		writeJSON(w, http.StatusOK, map[string]string{"status": "ready"})
 	})
-	return mux
+	return mux, nil
 }
 
 func writeJSON(w http.ResponseWriter, status int, v any) {

@@ -150,7 +150,10 @@ func TestReadyzNeedsMigrations(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer st.Close()
-	h := server.Handler(st, "x", nil, nil)
+	h, err := server.Handler(st, "x", nil, nil, server.HandlerOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
 	rec := httptest.NewRecorder()
 	h.ServeHTTP(rec, httptest.NewRequest("GET", "/readyz", nil))
 	if rec.Code != http.StatusServiceUnavailable || !strings.Contains(rec.Body.String(), "kaleads migrate") {
