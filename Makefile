@@ -4,7 +4,7 @@ BIN     := bin/kaleads
 EXAMPLE := examples/prospectia
 
 .PHONY: all build cli lambdas demo eval drill test vet fmt-check bench fuzz clean \
-	build-IngestFunction build-GenerateFunction build-SweepFunction
+	build-IngestFunction build-GenerateFunction build-SweepFunction build-ApiFunction
 
 all: build
 
@@ -35,6 +35,8 @@ build-GenerateFunction:
 	$(LAMBDA_GOBUILD) -o $(ARTIFACTS_DIR)/bootstrap ./functions/generate
 build-SweepFunction:
 	$(LAMBDA_GOBUILD) -o $(ARTIFACTS_DIR)/bootstrap ./functions/sweep
+build-ApiFunction:
+	$(LAMBDA_GOBUILD) -o $(ARTIFACTS_DIR)/bootstrap ./functions/api
 
 ## demo: run the example campaign offline (no account, no network) into out/demo
 demo: cli

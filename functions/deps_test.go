@@ -21,6 +21,13 @@ func TestSweepDependencies(t *testing.T) {
 	checkDeps(t, "sweep")
 }
 
+// The api function reads and writes the database: no scraper, no LLM
+// client, no agents, no worker.
+func TestAPIDependencies(t *testing.T) {
+	t.Parallel()
+	checkDeps(t, "api", "github.com/kaleads/kaleads/shared/agents", "github.com/kaleads/kaleads/shared/worker")
+}
+
 // Packages that only store, print or sweep emails know the domain types,
 // not the engine (ARCHITECTURE.md, "Who may import whom").
 func TestReadersDoNotLinkTheEngine(t *testing.T) {

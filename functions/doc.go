@@ -1,5 +1,5 @@
 // Package functions holds the AWS Lambda functions, one folder each
-// (ingest, generate, sweep), deployed by template.yaml at the repository
+// (ingest, generate, sweep, api), deployed by template.yaml at the repository
 // root. Each main.go is a few lines: functions/internal/setup reads the
 // environment and secrets and builds the pieces from shared/.
 //

@@ -382,3 +382,61 @@ func asSlice(v any) []any {
 	}
 	return []any{v}
 }
+
+// TestTemplateFunctionURLs checks each Function URL: buffered (what
+// shared/funcurl serves), an explicit AuthType, and its URL in Outputs.
+// The api function, whose callers are clients' automation tools, has one,
+// reads the database URL from Secrets Manager and has its rate limit set.
+func TestTemplateFunctionURLs(t *testing.T) {
+	t.Parallel()
+	tpl := template(t)
+	outputs := map[string]bool{}
+	for _, o := range getMap(tpl, "Outputs") {
+		if a, _ := get(o, "Value", "Fn::GetAtt").([]any); len(a) == 2 && a[1] == "FunctionUrl" {
+			s, _ := a[0].(string)
+			outputs[s] = true
+		}
+	}
+	urls := 0
+	for _, id := range functionsOf(tpl) {
+		u := get(tpl, "Resources", id, "Properties", "FunctionUrlConfig")
+		if u == nil {
+			continue
+		}
+		urls++
+		if m := getString(u, "InvokeMode"); m != "" && m != "BUFFERED" {
+			t.Errorf("%s: InvokeMode %s; shared/funcurl serves BUFFERED", id, m)
+		}
+		if a := getString(u, "AuthType"); a != "NONE" && a != "AWS_IAM" {
+			t.Errorf("%s: AuthType %q", id, a)
+		}
+		if !outputs[id+"Url"] {
+			t.Errorf("%s: no output of its URL (!GetAtt %sUrl.FunctionUrl)", id, id)
+		}
+	}
+	if urls < 2 {
+		t.Errorf("%d Function URLs, want ingest's and api's", urls)
+	}
+	const api = "ApiFunction"
+	if get(tpl, "Resources", api, "Properties", "FunctionUrlConfig") == nil {
+		t.Fatalf("%s has no Function URL", api)
+	}
+	vars := getMap(tpl, "Resources", api, "Properties", "Environment", "Variables")
+	for _, v := range []string{"DATABASE_URL_SECRET_ARN", "KALEADS_API_RATE", "KALEADS_API_BURST"} {
+		if vars[v] == nil {
+			t.Errorf("%s: no %s", api, v)
+		}
+	}
+	if getString(vars["DATABASE_URL_SECRET_ARN"], "Ref") != "DatabaseUrlSecretArn" {
+		t.Errorf("%s: DATABASE_URL_SECRET_ARN = %v", api, vars["DATABASE_URL_SECRET_ARN"])
+	}
+	readsSecret := false
+	for _, p := range asSlice(get(tpl, "Resources", api, "Properties", "Policies")) {
+		if getString(p, "AWSSecretsManagerGetSecretValuePolicy", "SecretArn", "Ref") == "DatabaseUrlSecretArn" {
+			readsSecret = true
+		}
+	}
+	if !readsSecret {
+		t.Errorf("%s may not read the database URL's secret", api)
+	}
+}

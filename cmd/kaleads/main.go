@@ -28,6 +28,7 @@ Usage:
   kaleads upload FILE.csv --client NAME [--template NAME]
   kaleads sweep [--stale 8m] [--max-attempts 3]                    (stale "enriching" contacts back to pending)
   kaleads retry --batch ID | --contact ID                          (failed contacts back to pending, after a fix)
+  kaleads apikey create --client NAME --name LABEL | revoke ID     (REST API keys for /api/v1; the key is printed once)
   kaleads serve [--addr :8080] [--workers 8] [--sites DIR] [--context db|storage]   (webhook + worker pool + scheduler)
   kaleads eval [--set examples/eval] [--engine offline|llm|auto] [--split dev|heldout|all] [--json FILE] [--details] [--hide-own]
   kaleads sim [--addr 127.0.0.1:8088] [--latency 800ms] [--jitter 200ms] [--rate-429 0.1] [--malformed 0.05] ...
@@ -70,6 +71,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return cmdSweep(ctx, rest, stdout, stderr)
 	case "retry":
 		return cmdRetry(ctx, rest, stdout, stderr)
+	case "apikey":
+		return cmdAPIKey(ctx, rest, stdout, stderr)
 	case "serve":
 		return cmdServe(ctx, rest, stdout, stderr)
 	case "eval":
@@ -82,7 +85,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return nil
 	default:
 		fmt.Fprint(stderr, usage)
-		return fmt.Errorf("unknown command %q (known: %s)", cmd, strings.Join([]string{"generate", "sim", "migrate", "client", "user", "upload", "sweep", "retry", "serve", "eval", "help", "version"}, ", "))
+		return fmt.Errorf("unknown command %q (known: %s)", cmd, strings.Join([]string{"generate", "sim", "migrate", "client", "user", "upload", "sweep", "retry", "apikey", "serve", "eval", "help", "version"}, ", "))
 	}
 }
 
