@@ -19,6 +19,7 @@ import (
 
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"github.com/kaleads/kaleads/shared/api"
 	"github.com/kaleads/kaleads/shared/ingest"
 	"github.com/kaleads/kaleads/shared/review"
 	"github.com/kaleads/kaleads/shared/store"
@@ -174,8 +175,9 @@ type HandlerOptions struct {
 	InsecureCookies bool // review UI cookies without Secure (plain http)
 }
 
-// Handler serves the webhook endpoint, the health checks and the review
-// UI (everything else: /, /login, /emails/…, /dashboard, /static/…).
+// Handler serves the webhook endpoint, the health checks, the REST API
+// for automation tools under /api/ (/api/v1/…, /api/openapi.json) and the
+// review UI (everything else: /, /login, /emails/…, /dashboard, /static/…).
 func Handler(st *store.Store, secret string, q ingest.Enqueuer, log *slog.Logger, opts HandlerOptions) (http.Handler, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
@@ -188,8 +190,17 @@ func Handler(st *store.Store, secret string, q ingest.Enqueuer, log *slog.Logger
 	if err != nil {
 		return nil, fmt.Errorf("server: review UI: %w", err)
 	}
+	apiCfg := api.Config{Store: api.FromStore(st), Log: log}
+	if q != nil {
+		apiCfg.Wake = func(ctx context.Context, _ string) {
+			if err := q.Enqueue(ctx); err != nil {
+				log.Warn("api: wake the worker", "error", err)
+			}
+		}
+	}
 	mux := http.NewServeMux()
 	mux.Handle("/", ui)
+	mux.Handle("/api/", api.New(apiCfg))
 	mux.Handle("/webhooks/contacts", ingest.New(secret, q, log))
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})

@@ -160,3 +160,33 @@ func TestReadyzNeedsMigrations(t *testing.T) {
 		t.Errorf("readyz on an empty database: %d %s", rec.Code, rec.Body.String())
 	}
 }
+
+// One handler serves the review UI, the REST API and the webhook.
+func TestHandlerMountsUIAndAPI(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	st, err := store.Open(ctx, storetest.EmptyURL(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	h, err := server.Handler(st, "x", nil, nil, server.HandlerOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		path, want string
+		code       int
+	}{
+		{"/login", "<form", http.StatusOK},
+		{"/api/openapi.json", `"openapi"`, http.StatusOK},
+		{"/api/v1/emails", `"unauthorized"`, http.StatusUnauthorized},
+		{"/api/v1/nope", `"not_found"`, http.StatusNotFound},
+	} {
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, httptest.NewRequest("GET", tc.path, nil))
+		if rec.Code != tc.code || !strings.Contains(rec.Body.String(), tc.want) {
+			t.Errorf("GET %s: %d %.200s, want %d with %s", tc.path, rec.Code, rec.Body.String(), tc.code, tc.want)
+		}
+	}
+}
