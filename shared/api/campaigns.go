@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/kaleads/kaleads/shared/contacts"
+	"github.com/kaleads/kaleads/shared/queue"
 	"github.com/kaleads/kaleads/shared/store"
 )
 
@@ -176,7 +177,7 @@ func (h *handler) createCampaign(w http.ResponseWriter, r *http.Request, k store
 	case req.Template != "" && templateID != "":
 		writeError(w, http.StatusBadRequest, codeInvalidRequest, `give "template" (a name) or "template_id", not both`)
 		return
-	case templateID != "" && !isUUID(templateID):
+	case templateID != "" && !queue.IsUUID(templateID):
 		writeError(w, http.StatusNotFound, codeNotFound, "no template "+strconv.Quote(clip(templateID, 60))+" for this key's client")
 		return
 	case req.Template != "":
@@ -286,7 +287,7 @@ func (h *handler) getCampaign(w http.ResponseWriter, r *http.Request, k store.AP
 func (h *handler) campaign(w http.ResponseWriter, r *http.Request, k store.APIKey, batchID string) (Campaign, bool) {
 	batchID = strings.TrimSpace(batchID)
 	notFound := "no campaign " + strconv.Quote(clip(batchID, 60)) + " for this key's client"
-	if !isUUID(batchID) {
+	if !queue.IsUUID(batchID) {
 		writeError(w, http.StatusNotFound, codeNotFound, notFound)
 		return Campaign{}, false
 	}
@@ -495,27 +496,6 @@ func (h *handler) bodyError(w http.ResponseWriter, r *http.Request, err error) {
 		return
 	}
 	writeError(w, http.StatusBadRequest, codeInvalidRequest, "the request body could not be read")
-}
-
-// isUUID reports whether s is a UUID in text form (the store's ids).
-func isUUID(s string) bool {
-	if len(s) != 36 {
-		return false
-	}
-	for i := 0; i < 36; i++ {
-		c := s[i]
-		switch i {
-		case 8, 13, 18, 23:
-			if c != '-' {
-				return false
-			}
-		default:
-			if !('0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F') {
-				return false
-			}
-		}
-	}
-	return true
 }
 
 // clip shortens s to at most n bytes for a message.

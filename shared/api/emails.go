@@ -12,6 +12,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/kaleads/kaleads/shared/email"
+	"github.com/kaleads/kaleads/shared/queue"
 	"github.com/kaleads/kaleads/shared/store"
 )
 
@@ -139,7 +140,7 @@ func emailFilter(q url.Values) (store.EmailFilter, string) {
 		Text: strings.TrimSpace(q.Get("q")), After: q.Get("after"), Limit: DefaultLimit,
 	}
 	for name, id := range map[string]string{"client_id": f.ClientID, "template_id": f.TemplateID, "batch_id": f.BatchID} {
-		if id != "" && !isUUID(id) {
+		if id != "" && !queue.IsUUID(id) {
 			return f, fmt.Sprintf("%s %q is not a UUID", name, clip(id, 60))
 		}
 	}
@@ -228,7 +229,7 @@ func emailNotFound(id string) string {
 
 func emailID(w http.ResponseWriter, r *http.Request) (string, bool) {
 	id := r.PathValue("id")
-	if !isUUID(id) {
+	if !queue.IsUUID(id) {
 		writeError(w, http.StatusNotFound, codeNotFound, emailNotFound(id))
 		return "", false
 	}

@@ -7,6 +7,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
+	"github.com/kaleads/kaleads/shared/queue"
 	"github.com/kaleads/kaleads/shared/store"
 )
 
@@ -19,7 +20,7 @@ type dbStore struct{ *store.Store }
 // BatchClient returns the client of a batch's contacts (one client per
 // upload), store.ErrNotFound when the batch has none.
 func (s dbStore) BatchClient(ctx context.Context, batchID string) (string, error) {
-	if !isUUID(batchID) {
+	if !queue.IsUUID(batchID) {
 		return "", fmt.Errorf("store: batch %q: %w", clip(batchID, 60), store.ErrNotFound)
 	}
 	var clientID string
