@@ -29,7 +29,7 @@ type Settings struct {
 	Phase            string
 	PartialThreshold int     // default 90
 	FullThreshold    int     // default 85
-	SampleRate       float64 // share of would-be auto-approvals sent to review in the full phase; default 0.05
+	SampleRate       float64 // share of would-be auto-approvals sent to review in the full phase (the store's default is 0.05; 0: none)
 	// ConfidenceFloor: an agent variable with a lower confidence holds the
 	// email (default 3).
 	ConfidenceFloor int
@@ -50,9 +50,6 @@ func (s Settings) Defaults() Settings {
 	if s.FullThreshold == 0 {
 		s.FullThreshold = 85
 	}
-	if s.SampleRate == 0 {
-		s.SampleRate = 0.05
-	}
 	if s.ConfidenceFloor == 0 {
 		s.ConfidenceFloor = 3
 	}
@@ -66,13 +63,6 @@ const (
 	Review       = "review"        // the phase or the score sends it to review
 	Sampled      = "sampled"       // would be auto-approved, drawn for the random review sample
 )
-
-// Decision is what happens to one stored email, and why.
-type Decision struct {
-	Outcome string
-	Reason  string   // one sentence a reviewer reads
-	Gates   []string // the hard gates that held it (Outcome Held)
-}
 
 // Note codes raised upstream that are hard gates (agents.Check and the LLM
 // engine; kept as strings so that this package does not link the engines —
@@ -139,10 +129,10 @@ func Gates(s Settings, r email.Result) []string {
 
 // Decide applies the client's phase to a stored email. emailID seeds the
 // random review sample, so the same email always draws the same way.
-func Decide(s Settings, emailID string, r email.Result) Decision {
+func Decide(s Settings, emailID string, r email.Result) email.Automation {
 	s = s.Defaults()
 	if r.Status != email.StatusGenerated {
-		return Decision{Outcome: Review, Reason: "the email was not generated"}
+		return email.Automation{Outcome: Review, Reason: "the email was not generated"}
 	}
 	score := r.Quality.Score
 	var threshold int
@@ -152,19 +142,19 @@ func Decide(s Settings, emailID string, r email.Result) Decision {
 	case Full:
 		threshold = s.FullThreshold
 	default:
-		return Decision{Outcome: Review, Reason: "shadow phase: every email is reviewed"}
+		return email.Automation{Outcome: Review, Reason: "shadow phase: every email is reviewed"}
 	}
 	if gates := Gates(s, r); len(gates) > 0 {
-		return Decision{Outcome: Held, Gates: gates,
+		return email.Automation{Outcome: Held, Gates: gates,
 			Reason: fmt.Sprintf("held for review by %s (score %d, %s phase)", strings.Join(gates, ", "), score, s.Phase)}
 	}
 	if score < threshold {
-		return Decision{Outcome: Review, Reason: fmt.Sprintf("score %d below the %s threshold %d", score, s.Phase, threshold)}
+		return email.Automation{Outcome: Review, Reason: fmt.Sprintf("score %d below the %s threshold %d", score, s.Phase, threshold)}
 	}
 	if s.Phase == Full && Draw(emailID) < s.SampleRate {
-		return Decision{Outcome: Sampled, Reason: fmt.Sprintf("score %d ≥ %d, drawn for the %.0f %% random review sample", score, threshold, s.SampleRate*100)}
+		return email.Automation{Outcome: Sampled, Reason: fmt.Sprintf("score %d ≥ %d, drawn for the %.0f %% random review sample", score, threshold, s.SampleRate*100)}
 	}
-	return Decision{Outcome: AutoApproved, Reason: fmt.Sprintf("auto-approved: score %d ≥ %d (%s phase), no hard gate", score, threshold, s.Phase)}
+	return email.Automation{Outcome: AutoApproved, Reason: fmt.Sprintf("auto-approved: score %d ≥ %d (%s phase), no hard gate", score, threshold, s.Phase)}
 }
 
 // Draw maps an email id to a number in [0, 1), the same every time.

@@ -51,6 +51,18 @@ type Result struct {
 	// by agent name; the store writes them as the per-agent run trace.
 	Answers    map[string]Answer `json:"-"`
 	Provenance Provenance        `json:"provenance"`
+	// Automation is the client's phase decision, made when the email is
+	// stored (nil for runs outside the database).
+	Automation *Automation `json:"automation,omitempty"`
+}
+
+// Automation is what a client's rollout phase decided for an email:
+// auto-approved, held by a hard gate, sent to review, or drawn for the
+// random review sample (shared/automation).
+type Automation struct {
+	Outcome string   `json:"outcome"` // auto_approved | held | review | sampled
+	Reason  string   `json:"reason"`
+	Gates   []string `json:"gates,omitempty"`
 }
 
 // Variable is one filled template variable with where it came from.

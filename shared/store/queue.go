@@ -207,6 +207,17 @@ func (s *Store) Complete(ctx context.Context, contactID string, res email.Result
 		res.Timings.TotalMS, res.Usage.PromptTokens + res.Usage.CompletionTokens, res.Usage.PromptTokens,
 		res.Usage.CompletionTokens, res.Usage.CachedTokens, res.Usage.CostUSD,
 		text(res.Provenance.Engine), text(res.Provenance.TemplateVersion), text(res.Provenance.ContextHash), jsonb(prov)}
+	if a := res.Automation; a != nil {
+		// The phase decision (shared/automation): an auto-approved email is
+		// stored approved, with no reviewer.
+		args = append(args, text(a.Outcome), text(a.Reason))
+		cols += ", automation_outcome, automation_reason"
+		vals += fmt.Sprintf(", $%d, $%d", len(args)-1, len(args))
+		if a.Outcome == "auto_approved" {
+			cols += ", review_status, reviewed_at"
+			vals += ", 'approved', now()"
+		}
+	}
 	for _, col := range variableColumns {
 		if v, ok := res.Variables[col]; ok {
 			args = append(args, text(v.Value))

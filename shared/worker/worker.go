@@ -37,6 +37,7 @@ import (
 	"golang.org/x/sync/singleflight"
 
 	"github.com/kaleads/kaleads/shared/agents"
+	"github.com/kaleads/kaleads/shared/automation"
 	"github.com/kaleads/kaleads/shared/clientctx"
 	"github.com/kaleads/kaleads/shared/contacts"
 	"github.com/kaleads/kaleads/shared/email"
@@ -191,6 +192,7 @@ func (w *Worker) Process(ctx context.Context, c store.ClaimedContact) Outcome {
 		}
 		return w.fail(bg, log, c, out, err)
 	}
+	res.Automation = w.automation(bg, log, c, res)
 	var emailID string
 	var created bool
 	err = w.retryDB(bg, "complete", func(ctx context.Context) error {
@@ -206,6 +208,25 @@ func (w *Worker) Process(ctx context.Context, c store.ClaimedContact) Outcome {
 	log.InfoContext(ctx, "email stored", "email_id", emailID, "new", created, "quality", res.Quality.Score,
 		"llm_calls", res.Usage.Calls, "cost_usd", res.Usage.CostUSD, "ms", time.Since(start).Milliseconds())
 	return out
+}
+
+// automation applies the client's rollout phase to a generated email. The
+// contact id seeds the random review sample (one email per contact). When
+// the settings cannot be read, the email goes to review (shadow).
+func (w *Worker) automation(ctx context.Context, log *slog.Logger, c store.ClaimedContact, res email.Result) *email.Automation {
+	var set store.Automation
+	err := w.retryDB(ctx, "automation settings", func(ctx context.Context) error {
+		var err error
+		set, err = w.st.Automation(ctx, c.ClientID)
+		return err
+	})
+	if err != nil {
+		log.WarnContext(ctx, "automation settings unreadable: the email goes to review", "error", err)
+		set = store.Automation{Phase: automation.Shadow}
+	}
+	d := automation.Decide(automation.Settings{Phase: set.Phase, PartialThreshold: set.PartialThreshold, FullThreshold: set.FullThreshold,
+		SampleRate: set.RandomReviewRate, Engine: w.cfg.Engine.Name()}, c.ID, res)
+	return &d
 }
 
 // fail records err as the contact's failure, permanent or retryable by its

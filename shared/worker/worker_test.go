@@ -407,3 +407,28 @@ func TestContextFromStorage(t *testing.T) {
 		t.Error("the case studies were not listed from Storage")
 	}
 }
+
+// The client's phase is applied when the email is stored: in shadow every
+// email goes to review; in the full phase the offline engine's emails are
+// held (their signals and systems are level-4 phrase patterns), never
+// auto-approved, and the reason says so.
+func TestAutomationPhaseAtStore(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	f := setup(t)
+	up := f.upload(t, example+"/contacts.csv")
+	if err := f.st.SetAutomation(ctx, f.client.ID, store.Automation{Phase: "full", PartialThreshold: 90, FullThreshold: 85, RandomReviewRate: 0.05}); err != nil {
+		t.Fatal(err)
+	}
+	w := f.worker(t, nil, nil)
+	if _, err := w.Run(ctx, worker.RunOptions{Workers: 4, BatchID: up.BatchID, UntilDone: true}); err != nil {
+		t.Fatal(err)
+	}
+	if n := f.count(t, `select count(*) from emails_generated where automation_outcome = 'held'
+		and automation_reason like '%fallback_level_4:specific_target_1%' and review_status = 'pending_review'`); n != up.Imported {
+		t.Errorf("%d emails held with the level-4 reason, want all %d", n, up.Imported)
+	}
+	if n := f.count(t, `select count(*) from emails_generated where review_status = 'approved'`); n != 0 {
+		t.Errorf("%d offline emails auto-approved", n)
+	}
+}
