@@ -6,6 +6,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
@@ -66,8 +67,12 @@ func leadingArg(args []string) (string, []string) {
 
 // cmdClient: kaleads client add DIR [--name NAME] [--template-name NAME] [--columns a,b] [--storage]
 func cmdClient(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	if len(args) > 0 && args[0] == "set" {
+		return cmdClientSet(ctx, args[1:], stdout, stderr)
+	}
 	if len(args) == 0 || args[0] != "add" {
-		return errors.New(`usage: kaleads client add DIR [--name NAME] [--template-name "Cold Email V1"] [--columns col1,col2] [--storage]`)
+		return errors.New(`usage: kaleads client add DIR [--name NAME] [--template-name "Cold Email V1"] [--columns col1,col2] [--storage]
+       kaleads client set NAME --phase shadow|partial|full [--threshold N] [--sample-rate R] [--force]`)
 	}
 	fs := flag.NewFlagSet("client add", flag.ContinueOnError)
 	fs.SetOutput(stderr)
@@ -240,5 +245,77 @@ func cmdSweep(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return err
 	}
 	fmt.Fprintf(stdout, "sweep: %d stale contacts back to pending, %d failed after %d attempts\n", rep.Requeued, rep.Failed, *attempts)
+	return nil
+}
+
+// cmdClientSet changes a client's automation phase. Moving to partial or
+// full requires the readiness check of the review numbers (approval > 95 %
+// on at least 200 decided emails, edits < 5 %, review < 60 s), unless
+// --force, which is logged.
+func cmdClientSet(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("client set", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	phase := fs.String("phase", "", "shadow (every email reviewed), partial (auto-approve at the threshold, default 90) or full (default 85, with a random review sample)")
+	threshold := fs.Int("threshold", 0, "auto-approval score for the phase (0: keep the current one)")
+	sample := fs.Float64("sample-rate", -1, "share of auto-approvals still sent to review in the full phase (default: keep; 0.05 for new clients)")
+	force := fs.Bool("force", false, "move even when the readiness check fails (logged)")
+	name, rest := leadingArg(args)
+	if err := fs.Parse(rest); err != nil {
+		return err
+	}
+	if name == "" && fs.NArg() == 1 {
+		name = fs.Arg(0)
+	}
+	switch {
+	case name == "":
+		return errors.New("client set: give the client's name")
+	case *phase != store.PhaseShadow && *phase != store.PhasePartial && *phase != store.PhaseFull:
+		return fmt.Errorf("client set: --phase must be shadow, partial or full, not %q", *phase)
+	case *threshold < 0 || *threshold > 100:
+		return errors.New("client set: --threshold must be between 0 and 100")
+	case *sample > 1:
+		return errors.New("client set: --sample-rate must be between 0 and 1")
+	}
+	st, err := openStore(ctx)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	c, err := st.ClientByName(ctx, name)
+	if err != nil {
+		return fmt.Errorf("client set: %w", err)
+	}
+	a, err := st.Automation(ctx, c.ID)
+	if err != nil {
+		return err
+	}
+	if *phase != store.PhaseShadow && *phase != a.Phase {
+		d, err := st.Dashboard(ctx, store.Scope{ClientIDs: []string{c.ID}}, c.ID, store.Period{})
+		if err != nil {
+			return err
+		}
+		if !d.Ready {
+			if !*force {
+				return fmt.Errorf("client set: %s is not ready for the %s phase: %s (--force to move anyway)", name, *phase, strings.Join(d.Missing, "; "))
+			}
+			slog.New(slog.NewTextHandler(stderr, nil)).Warn("phase forced despite the readiness check", "client", name, "phase", *phase, "missing", strings.Join(d.Missing, "; "))
+		}
+	}
+	a.Phase = *phase
+	if *threshold > 0 {
+		switch *phase {
+		case store.PhasePartial:
+			a.PartialThreshold = *threshold
+		case store.PhaseFull:
+			a.FullThreshold = *threshold
+		}
+	}
+	if *sample >= 0 {
+		a.RandomReviewRate = *sample
+	}
+	if err := st.SetAutomation(ctx, c.ID, a); err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "%s: phase %s (partial threshold %d, full threshold %d, review sample %.0f %%)\n", name, a.Phase, a.PartialThreshold, a.FullThreshold, a.RandomReviewRate*100)
 	return nil
 }

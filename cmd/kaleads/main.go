@@ -24,6 +24,7 @@ Usage:
   kaleads generate --batch ID [--concurrency N] [--engine …]      (contacts from DATABASE_URL)
   kaleads migrate                                                  (DATABASE_URL: local PostgreSQL or Supabase)
   kaleads client add DIR [--name NAME] [--template-name NAME]
+  kaleads client set NAME --phase shadow|partial|full [--threshold N] [--sample-rate R] [--force]
   kaleads user add --email E --role admin|reviewer [--client NAME]   (password on stdin, or prompted)
   kaleads upload FILE.csv --client NAME [--template NAME]
   kaleads sweep [--stale 8m] [--max-attempts 3]                    (stale "enriching" contacts back to pending)
