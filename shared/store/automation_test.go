@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/kaleads/kaleads/shared/email"
+	"github.com/kaleads/kaleads/shared/store"
 	"github.com/kaleads/kaleads/shared/store/storetest"
 )
 
@@ -26,12 +27,18 @@ func TestCompleteStoresTheAutomationDecision(t *testing.T) {
 		{Outcome: "held", Reason: "held for review by ungrounded_evidence", Gates: []string{"ungrounded_evidence"}},
 		nil, // outside a phase decision (older workers): stays as before
 	}
+	ids := make([]string, len(got))
 	for i, cc := range got {
 		res := resultFor(cc)
 		res.Automation = decisions[i]
-		if _, _, err := s.Complete(ctx, cc.ID, res); err != nil {
+		if ids[i], _, err = s.Complete(ctx, cc.ID, res); err != nil {
 			t.Fatal(err)
 		}
+	}
+	// The review UI's card reads the decision.
+	d, err := s.Email(ctx, store.Scope{All: true}, ids[1])
+	if err != nil || d.AutomationOutcome != "held" || d.AutomationReason != decisions[1].Reason {
+		t.Errorf("email detail: %q %q (%v)", d.AutomationOutcome, d.AutomationReason, err)
 	}
 	rows, err := s.Pool().Query(ctx, `select e.review_status::text, coalesce(e.automation_outcome, ''), coalesce(e.automation_reason, ''),
 		e.reviewer_id is null, e.reviewed_at is not null

@@ -93,6 +93,10 @@ type EmailDetail struct {
 	ReviewedAt       time.Time
 	RejectionReason  string
 	RejectionDetails string
+	// AutomationOutcome and AutomationReason: what the client's phase
+	// decided when the email was stored (auto_approved, held, review,
+	// sampled; "" for emails stored before phases existed).
+	AutomationOutcome, AutomationReason string
 }
 
 // Decision is a reviewer's (or an API key's) verdict on one email.
@@ -449,9 +453,10 @@ func (s *Store) email(ctx context.Context, db querier, sc Scope, id, op string) 
 	var reviewedAt *time.Time
 	err := db.QueryRow(ctx, `select `+summaryColumns+`, e.email_generated, coalesce(e.email_final, ''), coalesce(e.subject_final, ''),
 			e.variables::text, e.quality_metrics::text, coalesce(e.reviewer_id::text, ''), e.reviewed_at,
-			coalesce(e.rejection_reason::text, ''), coalesce(e.rejection_details, '')`+emailFrom+` where true`+q.and(), q.args...).
+			coalesce(e.rejection_reason::text, ''), coalesce(e.rejection_details, ''),
+			coalesce(e.automation_outcome, ''), coalesce(e.automation_reason, '')`+emailFrom+` where true`+q.and(), q.args...).
 		Scan(append(d.dest(), &d.Body, &d.Final, &d.FinalSubject, &vars, &metrics, &d.ReviewerID, &reviewedAt,
-			&d.RejectionReason, &d.RejectionDetails)...)
+			&d.RejectionReason, &d.RejectionDetails, &d.AutomationOutcome, &d.AutomationReason)...)
 	if err != nil {
 		return EmailDetail{}, wrap(op, err)
 	}
