@@ -14,6 +14,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	_ "time/tzdata" // timezone validation must work without system tzdata (Lambda)
 
 	"github.com/kaleads/kaleads/shared/sequencer"
 )
