@@ -1,18 +1,12 @@
 package functions_test
 
 import (
-	"context"
 	"encoding/json"
-	"os"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
-
-	"github.com/kaleads/kaleads/shared/clientctx"
-	"github.com/kaleads/kaleads/shared/store"
-	"github.com/kaleads/kaleads/shared/store/storetest"
 )
 
 // TestAPIUnderEmulator runs the api binary under the Runtime Interface
@@ -20,28 +14,7 @@ import (
 // routes, a refused key, and a campaign posted and read with a client's key.
 func TestAPIUnderEmulator(t *testing.T) {
 	t.Parallel()
-	if testing.Short() {
-		t.Skip("-short: the Runtime Interface Emulator smoke tests build binaries and are skipped")
-	}
-	dbURL := storetest.URL(t)
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-	defer cancel()
-	st, err := store.Open(ctx, dbURL)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
-	client, err := st.AddClient(ctx, "Prospectia", clientctx.Dir("../examples/prospectia"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	tmpl, err := os.ReadFile("../examples/prospectia/template.md")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := st.AddTemplate(ctx, client.ID, "Cold Email V1", tmpl); err != nil {
-		t.Fatal(err)
-	}
+	ctx, dbURL, st, client, _ := exampleDB(t)
 	key, _, err := st.CreateAPIKey(ctx, client.ID, "n8n")
 	if err != nil {
 		t.Fatal(err)

@@ -1,18 +1,14 @@
 package functions_test
 
 import (
-	"context"
-	"os"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
 
-	"github.com/kaleads/kaleads/shared/clientctx"
 	"github.com/kaleads/kaleads/shared/queue"
 	"github.com/kaleads/kaleads/shared/store"
-	"github.com/kaleads/kaleads/shared/store/storetest"
 )
 
 // TestGenerateUnderEmulator runs the generate binary under the Runtime
@@ -20,29 +16,7 @@ import (
 // contact yields its stored email.
 func TestGenerateUnderEmulator(t *testing.T) {
 	t.Parallel()
-	if testing.Short() {
-		t.Skip("-short: the Runtime Interface Emulator smoke tests build binaries and are skipped")
-	}
-	dbURL := storetest.URL(t)
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-	defer cancel()
-	st, err := store.Open(ctx, dbURL)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
-	client, err := st.AddClient(ctx, "Prospectia", clientctx.Dir("../examples/prospectia"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	tmpl, err := os.ReadFile("../examples/prospectia/template.md")
-	if err != nil {
-		t.Fatal(err)
-	}
-	tp, err := st.AddTemplate(ctx, client.ID, "Cold Email V1", tmpl)
-	if err != nil {
-		t.Fatal(err)
-	}
+	ctx, dbURL, st, client, tp := exampleDB(t)
 	// No website: nothing is scraped (no network), and the offline engine
 	// falls back on the client's context.
 	csv := "first_name,last_name,email,company_name,website,industry,job_title\n" +

@@ -19,6 +19,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/kaleads/kaleads/shared/clientctx"
+	"github.com/kaleads/kaleads/shared/store"
 	"github.com/kaleads/kaleads/shared/store/storetest"
 )
 
@@ -237,4 +239,32 @@ func (e *emulator) logLines(msg string) []map[string]any {
 		}
 	}
 	return out
+}
+
+// exampleDB opens a scratch database with the example client and its
+// template, for the emulator smoke tests; ctx bounds the test.
+func exampleDB(t *testing.T) (ctx context.Context, dbURL string, st *store.Store, client store.Client, tp store.Template) {
+	t.Helper()
+	if testing.Short() {
+		t.Skip("-short: the Runtime Interface Emulator smoke tests build binaries and are skipped")
+	}
+	dbURL = storetest.URL(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	t.Cleanup(cancel)
+	st, err := store.Open(ctx, dbURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(st.Close)
+	if client, err = st.AddClient(ctx, "Prospectia", clientctx.Dir("../examples/prospectia")); err != nil {
+		t.Fatal(err)
+	}
+	tmpl, err := os.ReadFile("../examples/prospectia/template.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if tp, err = st.AddTemplate(ctx, client.ID, "Cold Email V1", tmpl); err != nil {
+		t.Fatal(err)
+	}
+	return ctx, dbURL, st, client, tp
 }

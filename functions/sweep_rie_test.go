@@ -1,17 +1,12 @@
 package functions_test
 
 import (
-	"context"
-	"os"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/kaleads/kaleads/shared/clientctx"
 	"github.com/kaleads/kaleads/shared/queue"
 	"github.com/kaleads/kaleads/shared/queue/sqstest"
-	"github.com/kaleads/kaleads/shared/store"
-	"github.com/kaleads/kaleads/shared/store/storetest"
 	"github.com/kaleads/kaleads/shared/sweep"
 )
 
@@ -20,26 +15,7 @@ import (
 // SQS queue through the real SDK.
 func TestSweepUnderEmulator(t *testing.T) {
 	t.Parallel()
-	if testing.Short() {
-		t.Skip("-short: the Runtime Interface Emulator smoke tests build binaries and are skipped")
-	}
-	dbURL := storetest.URL(t)
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-	defer cancel()
-	st, err := store.Open(ctx, dbURL)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
-	client, err := st.AddClient(ctx, "Prospectia", clientctx.Dir("../examples/prospectia"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	tmpl, _ := os.ReadFile("../examples/prospectia/template.md")
-	tp, err := st.AddTemplate(ctx, client.ID, "Cold Email V1", tmpl)
-	if err != nil {
-		t.Fatal(err)
-	}
+	ctx, dbURL, st, client, tp := exampleDB(t)
 	csv := "first_name,last_name,email,company_name,industry\nCamille,Rousseau,camille.rousseau@voxaly.example,Voxaly,télécoms\n"
 	if _, err := st.Upload(ctx, client.ID, tp.ID, strings.NewReader(csv)); err != nil {
 		t.Fatal(err)
