@@ -345,13 +345,8 @@ func (h *handler) queuePage(w http.ResponseWriter, r *http.Request, s *session) 
 	if selected == "" {
 		v.Card = cardView{Empty: true}
 	} else {
-		e, err := h.cfg.Store.Email(r.Context(), sc, selected)
-		if errors.Is(err, store.ErrNotFound) {
-			h.notFound(w, r, s)
-			return
-		}
-		if err != nil {
-			h.serverError(w, r, "email", err)
+		e, ok := h.email(w, r, s, sc, selected)
+		if !ok {
 			return
 		}
 		v.Card = h.card(s, e)
@@ -359,16 +354,26 @@ func (h *handler) queuePage(w http.ResponseWriter, r *http.Request, s *session) 
 	h.render(w, r, http.StatusOK, "queue", h.newPage(s, "queue", "Review queue", v))
 }
 
-// emailCard: GET /emails/{id} — the card alone for htmx, else a page with
-// that email.
-func (h *handler) emailCard(w http.ResponseWriter, r *http.Request, s *session) {
-	e, err := h.cfg.Store.Email(r.Context(), s.user.Scope(), r.PathValue("id"))
+// email loads one email in scope sc; an unknown or out-of-scope id
+// answers 404 and another error 500, and ok is false then.
+func (h *handler) email(w http.ResponseWriter, r *http.Request, s *session, sc store.Scope, id string) (e store.EmailDetail, ok bool) {
+	e, err := h.cfg.Store.Email(r.Context(), sc, id)
 	if errors.Is(err, store.ErrNotFound) {
 		h.notFound(w, r, s)
-		return
+		return e, false
 	}
 	if err != nil {
 		h.serverError(w, r, "email", err)
+		return e, false
+	}
+	return e, true
+}
+
+// emailCard: GET /emails/{id} — the card alone for htmx, else a page with
+// that email.
+func (h *handler) emailCard(w http.ResponseWriter, r *http.Request, s *session) {
+	e, ok := h.email(w, r, s, s.user.Scope(), r.PathValue("id"))
+	if !ok {
 		return
 	}
 	h.respondCard(w, r, s, http.StatusOK, h.card(s, e), nil)
@@ -450,13 +455,8 @@ func (h *handler) reject(w http.ResponseWriter, r *http.Request, s *session) {
 // refuse re-renders the card with the panel reopened and the problem
 // (422), storing nothing.
 func (h *handler) refuse(w http.ResponseWriter, r *http.Request, s *session, set func(*cardView)) {
-	e, err := h.cfg.Store.Email(r.Context(), s.user.Scope(), r.PathValue("id"))
-	if errors.Is(err, store.ErrNotFound) {
-		h.notFound(w, r, s)
-		return
-	}
-	if err != nil {
-		h.serverError(w, r, "email", err)
+	e, ok := h.email(w, r, s, s.user.Scope(), r.PathValue("id"))
+	if !ok {
 		return
 	}
 	c := h.card(s, e)
@@ -487,13 +487,8 @@ func (h *handler) decide(w http.ResponseWriter, r *http.Request, s *session, d s
 	d.EmailID, d.ReviewerID, d.Via = r.PathValue("id"), s.user.ID, "ui"
 	d.ShownAt = h.shownAt(r.PostForm.Get("shown"))
 	if unchanged != nil {
-		cur, err := h.cfg.Store.Email(ctx, sc, d.EmailID)
-		if errors.Is(err, store.ErrNotFound) {
-			h.notFound(w, r, s)
-			return
-		}
-		if err != nil {
-			h.serverError(w, r, "email", err)
+		cur, ok := h.email(w, r, s, sc, d.EmailID)
+		if !ok {
 			return
 		}
 		if unchanged(cur) {
