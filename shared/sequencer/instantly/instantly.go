@@ -91,6 +91,9 @@ func New(cfg Config) (*Client, error) {
 	}}, nil
 }
 
+// BatchSize is the effective leads-per-request limit.
+func (c *Client) BatchSize() int { return c.batch }
+
 func (c *Client) post(ctx context.Context, op, path string, body any, idempotent bool, out any) (*sequencer.Response, error) {
 	h := http.Header{}
 	h.Set("Authorization", "Bearer "+c.key)
@@ -332,4 +335,50 @@ func (c *Client) AddLeads(ctx context.Context, campaignID string, leads []sequen
 		res.Skipped += out.SkippedCount
 	}
 	return res, nil
+}
+
+// ListPageSize is the leads/list page size (the documented maximum).
+const ListPageSize = 100
+
+// CampaignLeads lists the campaign's leads (POST /api/v2/leads/list with
+// the campaign filter, cursor pages): lower-cased e-mail address →
+// Instantly lead id. It is how an export reconciles an add call whose
+// outcome was unknown. requests counts the HTTP attempts.
+func (c *Client) CampaignLeads(ctx context.Context, campaignID string) (leads map[string]string, requests int, err error) {
+	leads = map[string]string{}
+	cursor := ""
+	for {
+		body := map[string]any{"campaign": campaignID, "limit": ListPageSize}
+		if cursor != "" {
+			body["starting_after"] = cursor
+		}
+		var page struct {
+			Items []struct {
+				ID    string `json:"id"`
+				Email string `json:"email"`
+			} `json:"items"`
+			NextStartingAfter string `json:"next_starting_after"`
+		}
+		resp, err := c.post(ctx, "list leads", "/api/v2/leads/list", body, true, &page)
+		if resp != nil {
+			requests += resp.Attempts
+		} else {
+			var se *sequencer.Error
+			if errors.As(err, &se) {
+				requests += se.Attempts
+			}
+		}
+		if err != nil {
+			return leads, requests, fmt.Errorf("instantly campaign %s leads: %w", campaignID, err)
+		}
+		for _, it := range page.Items {
+			if e := strings.ToLower(strings.TrimSpace(it.Email)); e != "" {
+				leads[e] = it.ID
+			}
+		}
+		if page.NextStartingAfter == "" || len(page.Items) == 0 || page.NextStartingAfter == cursor {
+			return leads, requests, nil
+		}
+		cursor = page.NextStartingAfter
+	}
 }

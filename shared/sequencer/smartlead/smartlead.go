@@ -115,7 +115,11 @@ func (c *Client) url(path string) string {
 }
 
 func (c *Client) do(ctx context.Context, op, path string, body any, idempotent bool, out any) (*sequencer.Response, error) {
-	resp, err := c.req.Do(ctx, sequencer.Request{Op: op, Method: http.MethodPost, URL: c.url(path), Body: body, Idempotent: idempotent})
+	return c.call(ctx, http.MethodPost, op, c.url(path), body, idempotent, out)
+}
+
+func (c *Client) call(ctx context.Context, method, op, u string, body any, idempotent bool, out any) (*sequencer.Response, error) {
+	resp, err := c.req.Do(ctx, sequencer.Request{Op: op, Method: method, URL: u, Body: body, Idempotent: idempotent})
 	if err != nil {
 		return nil, err
 	}
@@ -370,6 +374,67 @@ func (c *Client) AddLeads(ctx context.Context, campaignID int64, leads []sequenc
 		}
 	}
 	return res, nil
+}
+
+// ListPageSize is the campaign leads page size (the documented maximum).
+const ListPageSize = 1000
+
+// campaignLeadsPage is the tolerant shape of GET /campaigns/{id}/leads:
+// the leads under "data" or "leads", each a campaign-lead entry holding a
+// "lead" object or the lead itself; the total under total_count or
+// total_leads.
+type campaignLeadsPage struct {
+	TotalCount *FlexInt         `json:"total_count"`
+	TotalLeads *FlexInt         `json:"total_leads"`
+	Data       []campaignLeadIt `json:"data"`
+	Leads      []campaignLeadIt `json:"leads"`
+}
+
+type campaignLeadIt struct {
+	ID    FlexString `json:"id"`
+	Email string     `json:"email"`
+	Lead  *struct {
+		ID    FlexString `json:"id"`
+		Email string     `json:"email"`
+	} `json:"lead"`
+}
+
+// CampaignLeads lists the campaign's leads (GET /campaigns/{id}/leads, pages
+// of 1000): lower-cased e-mail address → Smartlead lead id. It is how an
+// export confirms what an add-leads call accepted, and reconciles a call
+// whose outcome was unknown. requests counts the HTTP attempts.
+func (c *Client) CampaignLeads(ctx context.Context, campaignID int64) (leads map[string]string, requests int, err error) {
+	leads = map[string]string{}
+	for offset := 0; ; offset += ListPageSize {
+		u := c.base + fmt.Sprintf("/campaigns/%d/leads", campaignID) + "?offset=" + strconv.Itoa(offset) +
+			"&limit=" + strconv.Itoa(ListPageSize) + "&api_key=" + url.QueryEscape(c.key)
+		var page campaignLeadsPage
+		resp, err := c.call(ctx, http.MethodGet, "list campaign leads", u, nil, true, &page)
+		requests += attempts(resp, err)
+		if err != nil {
+			return leads, requests, fmt.Errorf("smartlead campaign %d leads (offset %d): %w", campaignID, offset, err)
+		}
+		items := append(page.Data, page.Leads...)
+		for _, it := range items {
+			id, email := it.ID, it.Email
+			if it.Lead != nil {
+				id, email = it.Lead.ID, it.Lead.Email
+			}
+			if email = strings.ToLower(strings.TrimSpace(email)); email != "" {
+				leads[email] = string(id)
+			}
+		}
+		total := -1
+		for _, p := range []*FlexInt{page.TotalCount, page.TotalLeads} {
+			if p != nil {
+				total = int(*p)
+				break
+			}
+		}
+		if len(items) < ListPageSize || (total >= 0 && offset+len(items) >= total) {
+			return leads, requests, nil
+		}
+	}
 }
 
 func attempts(resp *sequencer.Response, err error) int {
