@@ -31,6 +31,10 @@ type Sequencer interface {
 	CreateCampaign(ctx context.Context, name string) (string, error)
 }
 
+// campaignChecker is a Sequencer that can tell a malformed campaign id
+// before any call.
+type campaignChecker interface{ CheckCampaign(id string) error }
+
 // Added is what one AddLeads call reported.
 type Added struct {
 	Requests int
@@ -80,6 +84,12 @@ func smartleadID(campaignID string) (int64, error) {
 		return 0, fmt.Errorf("%w: smartlead campaign id %q is not a positive number", ErrBadRequest, campaignID)
 	}
 	return id, nil
+}
+
+// CheckCampaign implements campaignChecker: Smartlead ids are numbers.
+func (s Smartlead) CheckCampaign(id string) error {
+	_, err := smartleadID(id)
+	return err
 }
 
 // AddLeads implements Sequencer.

@@ -185,6 +185,11 @@ func (x *Exporter) Run(ctx context.Context, req Request) (rep Report, err error)
 		if req.CampaignID != "" && req.CreateCampaign != "" {
 			return rep, fmt.Errorf("%w: give a campaign id or a campaign to create, not both", ErrBadRequest)
 		}
+		if cc, ok := seq.(campaignChecker); ok && req.CampaignID != "" {
+			if err := cc.CheckCampaign(req.CampaignID); err != nil {
+				return rep, err
+			}
+		}
 	case store.DestCSV:
 		if !slices.Contains(csvexport.Formats(), req.Format) {
 			return rep, fmt.Errorf("%w: csv format %q (known: %s)", ErrBadRequest, req.Format, strings.Join(csvexport.Formats(), ", "))

@@ -89,10 +89,10 @@ type ClientExport struct {
 // ClientsToExport lists the active clients that configured a destination
 // (the daily export's work list), by name.
 func (s *Store) ClientsToExport(ctx context.Context) ([]ClientExport, error) {
-	rows, err := s.pool.Query(ctx, `select c.id::text, c.name, a.export_destination::text, coalesce(a.export_campaign_id, ''),
+	rows, err := s.pool.Query(ctx, `select c.id::text, c.client_name, a.export_destination::text, coalesce(a.export_campaign_id, ''),
 			coalesce(a.export_campaign_name, ''), coalesce(a.export_csv_format, ''), a.export_at_once, a.domain_daily_cap
 		from public.clients c join public.automation_settings a on a.client_id = c.id
-		where c.active and a.export_destination is not null order by c.name`)
+		where c.active and a.export_destination is not null order by c.client_name`)
 	if err != nil {
 		return nil, wrap("store: clients to export", err)
 	}
