@@ -4,7 +4,7 @@ BIN     := bin/kaleads
 EXAMPLE := examples/prospectia
 
 .PHONY: all build cli lambdas demo eval drill test vet fmt-check bench fuzz clean \
-	build-IngestFunction build-GenerateFunction build-SweepFunction build-ApiFunction
+	build-IngestFunction build-GenerateFunction build-SweepFunction build-ApiFunction build-ExportFunction
 
 all: build
 
@@ -37,6 +37,8 @@ build-SweepFunction:
 	$(LAMBDA_GOBUILD) -o $(ARTIFACTS_DIR)/bootstrap ./functions/sweep
 build-ApiFunction:
 	$(LAMBDA_GOBUILD) -o $(ARTIFACTS_DIR)/bootstrap ./functions/api
+build-ExportFunction:
+	$(LAMBDA_GOBUILD) -o $(ARTIFACTS_DIR)/bootstrap ./functions/export
 
 ## demo: run the example campaign offline (no account, no network) into out/demo
 demo: cli

@@ -67,12 +67,21 @@ func leadingArg(args []string) (string, []string) {
 
 // cmdClient: kaleads client add DIR [--name NAME] [--template-name NAME] [--columns a,b] [--storage]
 func cmdClient(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	if len(args) > 0 && args[0] == "set" {
-		return cmdClientSet(ctx, args[1:], stdout, stderr)
+	if len(args) > 0 {
+		switch args[0] {
+		case "set":
+			return cmdClientSet(ctx, args[1:], stdout, stderr)
+		case "export":
+			return cmdClientExport(ctx, args[1:], stdout, stderr)
+		case "exclude":
+			return cmdClientExclude(ctx, args[1:], stdout, stderr)
+		}
 	}
 	if len(args) == 0 || args[0] != "add" {
 		return errors.New(`usage: kaleads client add DIR [--name NAME] [--template-name "Cold Email V1"] [--columns col1,col2] [--storage]
-       kaleads client set NAME --phase shadow|partial|full [--threshold N] [--sample-rate R] [--force]`)
+       kaleads client set NAME --phase shadow|partial|full [--threshold N] [--sample-rate R] [--force]
+       kaleads client export NAME --to smartlead|instantly|csv|none [--campaign ID] [--at-once] [--domain-cap N] [--slack-webhook URL]
+       kaleads client exclude NAME --file domains.txt | --list`)
 	}
 	fs := flag.NewFlagSet("client add", flag.ContinueOnError)
 	fs.SetOutput(stderr)

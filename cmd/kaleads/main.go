@@ -25,10 +25,14 @@ Usage:
   kaleads migrate                                                  (DATABASE_URL: local PostgreSQL or Supabase)
   kaleads client add DIR [--name NAME] [--template-name NAME]
   kaleads client set NAME --phase shadow|partial|full [--threshold N] [--sample-rate R] [--force]
+  kaleads client export NAME --to smartlead|instantly|csv|none [--campaign ID] [--format F] [--at-once] [--domain-cap N] [--slack-webhook URL]
+  kaleads client exclude NAME --file domains.txt | --list          (do-not-contact domains and addresses)
   kaleads user add --email E --role admin|reviewer [--client NAME]   (password on stdin, or prompted)
   kaleads upload FILE.csv --client NAME [--template NAME]
   kaleads sweep [--stale 8m] [--max-attempts 3]                    (stale "enriching" contacts back to pending)
   kaleads retry --batch ID | --contact ID                          (failed contacts back to pending, after a fix)
+  kaleads export --client NAME [--to smartlead|instantly|csv] [--campaign ID | --create-campaign NAME] [--dry-run] [--format F --out FILE]
+  kaleads export --batch ID --to files --out DIR                   (emails.jsonl, emails.csv, report.html from the database)
   kaleads apikey create --client NAME --name LABEL | revoke ID     (REST API keys for /api/v1; the key is printed once)
   kaleads serve [--addr :8080] [--workers 8] [--sites DIR] [--context db|storage]   (webhook + worker pool + scheduler)
   kaleads eval [--set examples/eval] [--engine offline|llm|auto] [--split dev|heldout|all] [--json FILE] [--details] [--hide-own]
@@ -74,6 +78,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return cmdRetry(ctx, rest, stdout, stderr)
 	case "apikey":
 		return cmdAPIKey(ctx, rest, stdout, stderr)
+	case "export":
+		return cmdExport(ctx, rest, stdout, stderr)
 	case "serve":
 		return cmdServe(ctx, rest, stdout, stderr)
 	case "eval":
@@ -86,7 +92,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return nil
 	default:
 		fmt.Fprint(stderr, usage)
-		return fmt.Errorf("unknown command %q (known: %s)", cmd, strings.Join([]string{"generate", "sim", "migrate", "client", "user", "upload", "sweep", "retry", "apikey", "serve", "eval", "help", "version"}, ", "))
+		return fmt.Errorf("unknown command %q (known: %s)", cmd, strings.Join([]string{"generate", "sim", "migrate", "client", "user", "upload", "sweep", "retry", "apikey", "export", "serve", "eval", "help", "version"}, ", "))
 	}
 }
 

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/kaleads/kaleads/shared/clientctx"
+	"github.com/kaleads/kaleads/shared/export"
 	"github.com/kaleads/kaleads/shared/llm"
 	"github.com/kaleads/kaleads/shared/scrape"
 	"github.com/kaleads/kaleads/shared/server"
@@ -39,10 +40,12 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	contextFrom := fs.String("context", "db", "where clients' context files are read: db (stored by `client add`) or storage (Supabase Storage bucket clients/{client_id}/, needs "+envSupabaseURL+" and "+envSupabaseKey+")")
 	timeout := fs.Duration("contact-timeout", 5*time.Minute, "deadline for one email; contacts enriching longer than 1.5× this are recovered")
 	poll := fs.Duration("poll", 5*time.Second, "claim at least this often when no notification arrives")
+	exportDir := fs.String("export-dir", "exports", "where the daily export writes the csv files of clients exporting to csv")
+	atOnceEvery := fs.Duration("at-once-every", 5*time.Minute, "how often the full phase's \"at once\" export runs")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	if fs.NArg() > 0 || *workers < 1 || *timeout <= 0 || *poll <= 0 {
+	if fs.NArg() > 0 || *workers < 1 || *timeout <= 0 || *poll <= 0 || *atOnceEvery <= 0 {
 		return errors.New("serve: unexpected arguments, or --workers < 1, or a non-positive duration")
 	}
 	log := slog.New(slog.NewJSONHandler(stdout, nil))
@@ -72,7 +75,36 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err != nil {
 		return err
 	}
-	return server.Run(ctx, server.Config{Store: st, Worker: w, Addr: *addr, Workers: *workers, WebhookSecret: secret, Log: log, Poll: *poll, InsecureCookies: *insecure})
+	jobs, err := exportJobs(st, export.Dir(*exportDir), *atOnceEvery, log)
+	if err != nil {
+		return err
+	}
+	return server.Run(ctx, server.Config{Store: st, Worker: w, Addr: *addr, Workers: *workers, WebhookSecret: secret, Log: log,
+		Poll: *poll, InsecureCookies: *insecure, Jobs: jobs})
+}
+
+// exportJobs are the scheduler's exports: the daily slot (14:00
+// Europe/Paris) and the full phase's "at once" pass.
+func exportJobs(st *store.Store, files export.Sink, atOnceEvery time.Duration, log *slog.Logger) ([]server.Job, error) {
+	seqs, err := export.Sequencers(os.Getenv, log)
+	if err != nil {
+		return nil, err
+	}
+	x, err := export.New(export.Config{Store: st, Sequencers: seqs, Files: files, Notify: notifier(st, log), Log: log})
+	if err != nil {
+		return nil, err
+	}
+	run := func(atOnce bool) func(ctx context.Context) {
+		return func(ctx context.Context) {
+			if _, err := x.Scheduled(ctx, atOnce); err != nil && ctx.Err() == nil {
+				log.ErrorContext(ctx, "scheduled export failed", "at_once", atOnce, "error", err)
+			}
+		}
+	}
+	return []server.Job{
+		{Name: "daily export", Next: export.NextSlot, Run: run(false)},
+		{Name: "at-once export", Next: func(now time.Time) time.Time { return now.Add(atOnceEvery) }, Run: run(true)},
+	}, nil
 }
 
 // contextSource returns the clients' context source for a --context value

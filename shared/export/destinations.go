@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"path"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -13,6 +14,7 @@ import (
 	"github.com/kaleads/kaleads/shared/sequencer"
 	"github.com/kaleads/kaleads/shared/sequencer/instantly"
 	"github.com/kaleads/kaleads/shared/sequencer/smartlead"
+	"github.com/kaleads/kaleads/shared/storage"
 )
 
 // Sequencer is a sequencer's API as the export uses it.
@@ -240,4 +242,48 @@ func (Dir) Exists(_ context.Context, location string) (bool, error) {
 		return false, nil
 	}
 	return err == nil, err
+}
+
+// Storage is a Sink writing into a Supabase Storage bucket (the Lambda's
+// csv exports): objects under the bucket, never overwritten.
+type Storage struct {
+	C      *storage.Client
+	Bucket string // default "exports"
+}
+
+func (s Storage) bucket() string { return cmpOr(s.Bucket, "exports") }
+
+// Put implements Sink. A Storage upload is atomic: the object appears
+// whole or not at all.
+func (s Storage) Put(ctx context.Context, name string, data []byte) (string, error) {
+	if err := s.C.Upload(ctx, s.bucket(), name, data, "text/csv; charset=utf-8", false); err != nil {
+		return "", err
+	}
+	return s.bucket() + "/" + name, nil
+}
+
+// Exists implements Sink.
+func (s Storage) Exists(ctx context.Context, location string) (bool, error) {
+	name, ok := strings.CutPrefix(location, s.bucket()+"/")
+	if !ok {
+		return false, nil
+	}
+	dir, base := path.Split(name)
+	objs, err := s.C.List(ctx, s.bucket(), strings.TrimSuffix(dir, "/"))
+	if err != nil {
+		return false, err
+	}
+	for _, o := range objs {
+		if o.Name == base && !o.IsFolder() {
+			return true, nil
+		}
+	}
+	return false, nil
+}
+
+func cmpOr(a, b string) string {
+	if a != "" {
+		return a
+	}
+	return b
 }

@@ -52,6 +52,8 @@ var ErrBusy = store.ErrBusy
 type Notifier interface {
 	ExportDone(ctx context.Context, clientID string, r Report) error
 	ExportFailed(ctx context.Context, clientID string, r Report, err error) error
+	// Waiting says how many of the client's emails wait for a review.
+	Waiting(ctx context.Context, clientID, client string, waiting int) error
 }
 
 // Config is what an Exporter needs. Sequencers maps a destination

@@ -52,6 +52,18 @@ type Config struct {
 	// InsecureCookies serves the review UI's cookies without the Secure
 	// attribute, for a plain-http address other than localhost.
 	InsecureCookies bool
+	// Jobs are run by the scheduler, each at the times its Next gives (the
+	// daily export at 14:00 Europe/Paris...).
+	Jobs []Job
+}
+
+// Job is a scheduled task: Run is called at Next(now), then again at the
+// next time, until the server stops. A run that is still going when its
+// next time comes delays that time (runs of a job never overlap).
+type Job struct {
+	Name string
+	Next func(now time.Time) time.Time
+	Run  func(ctx context.Context)
 }
 
 // Run serves until ctx ends, then shuts down: the HTTP server stops
@@ -106,6 +118,13 @@ func Run(ctx context.Context, cfg Config) error {
 		ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 30 * time.Second, WriteTimeout: 30 * time.Second}
 	var wg sync.WaitGroup
 	errs := make(chan error, 4)
+	for _, j := range cfg.Jobs {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			runJob(ctx, j, cfg.Log)
+		}()
+	}
 	wg.Add(4)
 	go func() {
 		defer wg.Done()
@@ -161,6 +180,22 @@ func Run(ctx context.Context, cfg Config) error {
 	wg.Wait()
 	cfg.Log.Info("stopped")
 	return runErr
+}
+
+// runJob runs j at each of its times until ctx ends.
+func runJob(ctx context.Context, j Job, log *slog.Logger) {
+	for {
+		at := j.Next(time.Now())
+		log.DebugContext(ctx, "job scheduled", "job", j.Name, "at", at.Format(time.RFC3339))
+		t := time.NewTimer(time.Until(at))
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return
+		case <-t.C:
+		}
+		j.Run(ctx)
+	}
 }
 
 // wakeQueue is the in-process queue behind the webhook: the contacts are

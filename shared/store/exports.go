@@ -8,7 +8,6 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/pgxpool"
 )
 
 // ErrBusy: the client's export lock is held by another export.
@@ -403,48 +402,43 @@ func (s *Store) PendingExports(ctx context.Context, clientID, destination string
 	return m, wrap(op, err)
 }
 
-// LockExport takes the client's export lock (a PostgreSQL session advisory
-// lock on a connection held until unlock). With wait false, a lock held by
-// another export returns ErrBusy at once; with wait true it waits for it
-// (or for ctx). Session locks need a session-mode connection (Supabase's
-// direct connection or session pooler, not the transaction pooler).
+// LockExport takes the client's export lock: a transaction-scoped
+// advisory lock in a transaction held open until unlock, so it works
+// through Supabase's transaction pooler as well as on a direct connection
+// (a transaction keeps its server connection). With wait false, a lock
+// held by another export returns ErrBusy at once; with wait true it waits
+// for it (or for ctx). A process that dies releases it with its
+// connection.
 func (s *Store) LockExport(ctx context.Context, clientID string, wait bool) (unlock func(), err error) {
 	const op = "store: export lock"
 	if err := checkID("client id", clientID); err != nil {
 		return nil, fmt.Errorf("%s: %w", op, err)
 	}
-	conn, err := s.pool.Acquire(ctx)
+	tx, err := s.pool.Begin(ctx)
 	if err != nil {
 		return nil, wrap(op, err)
 	}
 	const key = `hashtext('kaleads.export'), hashtext($1)`
 	if wait {
-		_, err = conn.Exec(ctx, `select pg_advisory_lock(`+key+`)`, clientID)
+		_, err = tx.Exec(ctx, `select pg_advisory_xact_lock(`+key+`)`, clientID)
 	} else {
 		var got bool
-		if err = conn.QueryRow(ctx, `select pg_try_advisory_lock(`+key+`)`, clientID).Scan(&got); err == nil && !got {
+		if err = tx.QueryRow(ctx, `select pg_try_advisory_xact_lock(`+key+`)`, clientID).Scan(&got); err == nil && !got {
 			err = ErrBusy
 		}
 	}
 	if err != nil {
-		conn.Release()
+		_ = tx.Rollback(context.WithoutCancel(ctx))
 		if errors.Is(err, ErrBusy) {
 			return nil, fmt.Errorf("%s: %w", op, err)
 		}
 		return nil, wrap(op, err)
 	}
-	return func() { releaseLock(conn, clientID) }, nil
-}
-
-// releaseLock unlocks on a fresh context (the export's may be cancelled);
-// when that fails the connection is closed, which releases the lock too.
-func releaseLock(conn *pgxpool.Conn, clientID string) {
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	if _, err := conn.Exec(ctx, `select pg_advisory_unlock(hashtext('kaleads.export'), hashtext($1))`, clientID); err != nil {
-		_ = conn.Conn().Close(ctx)
-	}
-	conn.Release()
+	return func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		_ = tx.Rollback(ctx) // ends the transaction, releasing the lock (a failed rollback closes the connection)
+	}, nil
 }
 
 func deref(p *string) string {
