@@ -543,3 +543,110 @@ func TestBadRequests(t *testing.T) {
 		t.Errorf("bad requests wrote %d ledger rows", n)
 	}
 }
+
+// cancelAfter cancels the run's context once n add-leads calls have been
+// accepted: the process "dies" between the sequencer's acceptance and the
+// confirmation.
+type cancelAfter struct {
+	export.Sequencer
+	n      int32
+	calls  atomic.Int32
+	cancel context.CancelFunc
+}
+
+func (c *cancelAfter) AddLeads(ctx context.Context, id string, leads []sequencer.Lead) (export.Added, error) {
+	a, err := c.Sequencer.AddLeads(ctx, id, leads)
+	if c.calls.Add(1) == c.n {
+		c.cancel()
+		return a, context.Canceled
+	}
+	return a, err
+}
+
+// BenchmarkExport5000Smartlead is the issue's figure: 5,000 approved
+// emails to a Smartlead stand-in enforcing its documented limit (60
+// requests a minute per key, 429 with Retry-After past it), under injected
+// faults — a 429 storm, a 500 after the backend applied the batch, an
+// answer lost after the server accepted, and the process killed once
+// mid-export (the second run reconciles) — on the fake clock, so the
+// reported wall time is what the real API's limit would cost. It asserts
+// zero duplicates and zero lost emails.
+func BenchmarkExport5000Smartlead(b *testing.B) {
+	b.Run("clean", func(b *testing.B) { benchExport(b, false) })
+	b.Run("faults", func(b *testing.B) { benchExport(b, true) })
+}
+
+func benchExport(b *testing.B, faults bool) {
+	for range b.N {
+		st := storetest.Open(b)
+		ctx := context.Background()
+		clientID := seed(b, st, "Acme", 5000, uniqueDomain)
+		var adds atomic.Int32
+		tr := sequencertest.AcceptThenTimeout{Fail: func(r *http.Request) bool {
+			return faults && r.Method == http.MethodPost && strings.HasSuffix(r.URL.Path, "/leads") && adds.Add(1) == 7
+		}}
+		f := newSmartlead(b, tr)
+		var n500 atomic.Int32
+		f.fake.Fault = func(n int, r *http.Request) sequencertest.Fault {
+			if !faults {
+				return sequencertest.Fault{}
+			}
+			switch {
+			case n >= 30 && n < 35:
+				return sequencertest.Fault{Status: 429, Header: map[string]string{"Retry-After": "10"}, Body: `{"error":"storm"}`}
+			case r.Method == http.MethodPost && n > 40 && n500.Add(1) == 1:
+				return sequencertest.Fault{Status: 500, Body: `{"error":"upstream"}`, Apply: true}
+			}
+			return sequencertest.Fault{}
+		}
+		start := time.Now()
+		req := export.Request{ClientID: clientID, ClientName: "Acme", Destination: "smartlead", CampaignID: "777", DomainDailyCap: 10}
+		var rep1 export.Report
+		if faults {
+			x1ctx, cancel := context.WithCancel(ctx)
+			killed := &cancelAfter{Sequencer: f.seq, n: 20, cancel: cancel}
+			x := newExporter(b, st, map[string]export.Sequencer{"smartlead": killed}, nil)
+			var err error
+			if rep1, err = x.Run(x1ctx, req); err == nil {
+				b.Fatal("the killed run reported no error")
+			}
+		}
+		x := newExporter(b, st, map[string]export.Sequencer{"smartlead": f.seq}, nil)
+		rep2, err := x.Run(ctx, req)
+		if err != nil {
+			b.Fatal(err)
+		}
+		real := time.Since(start)
+		inserted, submitted := f.fake.Leads("777")
+		dup, lost, resent := 0, 0, 0
+		for _, n := range inserted {
+			dup += n - 1
+		}
+		for _, n := range submitted {
+			resent += n - 1
+		}
+		sent := count(b, st, `select count(*) from public.emails_generated where client_id = $1 and review_status = 'sent' and sequencer_lead_id is not null`, clientID)
+		lost = 5000 - sent
+		if dup != 0 || lost != 0 || len(inserted) != 5000 {
+			b.Fatalf("duplicates %d, lost %d, campaign holds %d", dup, lost, len(inserted))
+		}
+		reqs := f.fake.Requests()
+		status := map[int]int{}
+		for _, r := range reqs {
+			status[r.Status]++
+		}
+		sim := f.clock.Slept()
+		// The documented limit's bound: the requests that succeeded, at 60 a
+		// minute (the first one free).
+		bound := time.Duration(float64(status[200]-1) / 60 * float64(time.Minute))
+		b.ReportMetric(sim.Seconds(), "sim_wall_s")
+		b.ReportMetric(bound.Seconds(), "bound_s")
+		b.ReportMetric(float64(len(reqs)), "requests")
+		b.ReportMetric(float64(dup), "duplicates")
+		b.ReportMetric(float64(lost), "lost")
+		b.ReportMetric(float64(resent), "resubmitted")
+		b.ReportMetric(real.Seconds(), "real_s")
+		b.Logf("faults %v: run 1 (killed after 20 accepted batches): %d confirmed, %d unconfirmed; run 2: %d reconciled, %d sent; answers %v; fake time %v vs bound %v at 60/min; real %v",
+			faults, len(rep1.Sent), len(rep1.Unconfirmed), rep2.Reconciled, len(rep2.Sent), status, sim.Round(time.Second), bound.Round(time.Second), real.Round(time.Millisecond))
+	}
+}
