@@ -83,14 +83,16 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		Poll: *poll, InsecureCookies: *insecure, Jobs: jobs})
 }
 
-// exportJobs are the scheduler's exports: the daily slot (14:00
-// Europe/Paris) and the full phase's "at once" pass.
+// exportJobs are the scheduler's exports — the daily slot (14:00
+// Europe/Paris) and the full phase's "at once" pass — and the Slack
+// announcement of finished batches.
 func exportJobs(st *store.Store, files export.Sink, atOnceEvery time.Duration, log *slog.Logger) ([]server.Job, error) {
 	seqs, err := export.Sequencers(os.Getenv, log)
 	if err != nil {
 		return nil, err
 	}
-	x, err := export.New(export.Config{Store: st, Sequencers: seqs, Files: files, Notify: notifier(st, log), Log: log})
+	notify := export.NewSlackNotifier(st, log)
+	x, err := export.New(export.Config{Store: st, Sequencers: seqs, Files: files, Notify: notify, Log: log})
 	if err != nil {
 		return nil, err
 	}
@@ -104,6 +106,11 @@ func exportJobs(st *store.Store, files export.Sink, atOnceEvery time.Duration, l
 	return []server.Job{
 		{Name: "daily export", Next: export.NextSlot, Run: run(false)},
 		{Name: "at-once export", Next: func(now time.Time) time.Time { return now.Add(atOnceEvery) }, Run: run(true)},
+		{Name: "batch notifications", Next: func(now time.Time) time.Time { return now.Add(time.Minute) }, Run: func(ctx context.Context) {
+			if _, err := notify.Batches(ctx); err != nil && ctx.Err() == nil {
+				log.WarnContext(ctx, "batch notifications failed", "error", err)
+			}
+		}},
 	}, nil
 }
 

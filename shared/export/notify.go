@@ -89,3 +89,47 @@ func (n *SlackNotifier) Waiting(ctx context.Context, clientID, client string, wa
 	}
 	return n.post(ctx, clientID, slack.HeldForReview(slack.HeldInfo{Client: client, Waiting: waiting, ReviewURL: cfg.ReviewURL}))
 }
+
+// Batches announces the finished upload batches (counts, auto-approved and
+// held emails, quality, cost, the review link) to the clients' Slack
+// webhooks, each at most once, and returns how many it announced. A batch
+// of a client without a webhook is marked too, so it is not looked at
+// again.
+func (n *SlackNotifier) Batches(ctx context.Context) (int, error) {
+	done, err := n.Store.FinishedBatches(ctx)
+	if err != nil {
+		return 0, err
+	}
+	sent := 0
+	for _, b := range done {
+		first, err := n.Store.MarkBatchNotified(ctx, b.BatchID, b.ClientID)
+		if err != nil {
+			return sent, err
+		}
+		if !first {
+			continue
+		}
+		cfg, err := n.Store.Notifications(ctx, b.ClientID)
+		if err != nil {
+			return sent, err
+		}
+		if cfg.SlackWebhookURL == "" {
+			continue
+		}
+		m := slack.BatchGenerated(slack.BatchInfo{Client: b.Client, BatchID: b.BatchID, Total: b.Total, Completed: b.Completed,
+			Failed: b.Failed, AutoApproved: b.AutoApproved, Held: b.Held, AvgQuality: b.AvgQuality, CostUSD: b.CostUSD, ReviewURL: cfg.ReviewURL})
+		if err := n.post(ctx, b.ClientID, m); err != nil {
+			n.log().WarnContext(ctx, "batch notification failed", "batch", b.BatchID, "client", b.Client, "error", err)
+			continue
+		}
+		sent++
+	}
+	return sent, nil
+}
+
+func (n *SlackNotifier) log() *slog.Logger {
+	if n.Log == nil {
+		return slog.New(slog.DiscardHandler)
+	}
+	return n.Log
+}

@@ -140,3 +140,38 @@ func TestScheduledExports(t *testing.T) {
 		t.Errorf("slack after a day with nothing to send:\n%s", strings.Join(msgs, "\n"))
 	}
 }
+
+// A finished batch is announced once, with its counts and the review
+// link; an unfinished one is not.
+func TestBatchNotifications(t *testing.T) {
+	t.Parallel()
+	st := storetest.Open(t)
+	ctx := context.Background()
+	acme := seed(t, st, "Acme", 3, uniqueDomain)
+	addEmails(t, st, acme, 3, 1, uniqueDomain, "pending_review", "held")
+	slack := &slackFake{}
+	hook := httptest.NewServer(slack)
+	t.Cleanup(hook.Close)
+	if err := st.SetNotifications(ctx, acme, store.Notifications{SlackWebhookURL: hook.URL + "/services/T1/B1/s", ReviewURL: "https://review.example"}); err != nil {
+		t.Fatal(err)
+	}
+	const done, running = "11111111-1111-4111-8111-111111111111", "22222222-2222-4222-8222-222222222222"
+	if _, err := st.Pool().Exec(ctx, `update public.contacts_to_enrich set batch_id = $1 where client_id = $2`, done, acme); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := st.Pool().Exec(ctx, `insert into public.contacts_to_enrich (client_id, email, company_name, status, batch_id)
+		values ($1, 'x@pending.example', 'Pending', 'pending', $2)`, acme, running); err != nil {
+		t.Fatal(err)
+	}
+	n := export.NewSlackNotifier(st, nil)
+	for i, want := range []int{1, 0} {
+		got, err := n.Batches(ctx)
+		if err != nil || got != want {
+			t.Fatalf("pass %d: %d announced, %v; want %d", i+1, got, err, want)
+		}
+	}
+	msgs := slack.texts()
+	if len(msgs) != 1 || !strings.Contains(msgs[0], done) || !strings.Contains(msgs[0], "4/4") || !strings.Contains(msgs[0], "review.example") {
+		t.Errorf("slack got:\n%s", strings.Join(msgs, "\n"))
+	}
+}

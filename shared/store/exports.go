@@ -447,3 +447,46 @@ func deref(p *string) string {
 	}
 	return *p
 }
+
+// FinishedBatch is an upload batch whose every contact is done.
+type FinishedBatch struct {
+	BatchID, ClientID, Client string
+	Total, Completed, Failed  int
+	AutoApproved, Held        int // the automation's outcomes
+	AvgQuality, CostUSD       float64
+}
+
+// FinishedBatches returns the batches uploaded in the last week whose
+// contacts are all completed or failed and whose notification has not
+// gone yet, oldest first.
+func (s *Store) FinishedBatches(ctx context.Context) ([]FinishedBatch, error) {
+	rows, err := s.pool.Query(ctx, `select c.batch_id::text, c.client_id::text, k.client_name, count(*)::int,
+			count(*) filter (where c.status = 'completed')::int, count(*) filter (where c.status = 'failed')::int,
+			count(e.id) filter (where e.automation_outcome = 'auto_approved')::int,
+			count(e.id) filter (where e.automation_outcome in ('held', 'review', 'sampled'))::int,
+			coalesce(avg(e.quality_score), 0)::float8, coalesce(sum(e.cost_usd), 0)::float8
+		from public.contacts_to_enrich c
+		join public.clients k on k.id = c.client_id
+		left join public.emails_generated e on e.contact_id = c.id
+		where c.batch_id is not null and c.created_at > now() - interval '7 days'
+			and not exists (select 1 from public.batch_notifications n where n.batch_id = c.batch_id)
+		group by c.batch_id, c.client_id, k.client_name
+		having count(*) filter (where c.status in ('pending', 'enriching')) = 0
+		order by min(c.created_at)`)
+	if err != nil {
+		return nil, wrap("store: finished batches", err)
+	}
+	out, err := pgx.CollectRows(rows, pgx.RowToStructByPos[FinishedBatch])
+	return out, wrap("store: finished batches", err)
+}
+
+// MarkBatchNotified records that the batch's notification goes now; it
+// returns false when it already went (another process was first).
+func (s *Store) MarkBatchNotified(ctx context.Context, batchID, clientID string) (bool, error) {
+	tag, err := s.pool.Exec(ctx, `insert into public.batch_notifications (batch_id, client_id) values ($1, $2)
+		on conflict do nothing`, batchID, nullID(clientID))
+	if err != nil {
+		return false, wrap("store: mark batch notified", err)
+	}
+	return tag.RowsAffected() == 1, nil
+}

@@ -67,6 +67,17 @@ create trigger update_client_notifications_updated_at
   before update on public.client_notifications
   for each row execute function public.update_updated_at_column();
 
+-- ============================================================
+-- batch_notifications: the upload batches whose "batch generated"
+-- notification went (at most once each). The service's only.
+-- ============================================================
+create table public.batch_notifications (
+  batch_id uuid primary key,
+  client_id uuid references public.clients (id) on delete cascade,
+  notified_at timestamptz not null default now()
+);
+
+alter table public.batch_notifications enable row level security;
 alter table public.export_exclusions enable row level security;
 alter table public.client_notifications enable row level security;
 
@@ -77,7 +88,7 @@ create policy "owners add exclusions" on public.export_exclusions
 create policy "owners remove exclusions" on public.export_exclusions
   for delete to authenticated using (private.is_client_owner(client_id));
 
-revoke all on table public.export_exclusions, public.client_notifications from anon;
-revoke all on table public.client_notifications from authenticated;
+revoke all on table public.export_exclusions, public.client_notifications, public.batch_notifications from anon;
+revoke all on table public.client_notifications, public.batch_notifications from authenticated;
 grant select, insert, delete on table public.export_exclusions to authenticated;
-grant all on table public.export_exclusions, public.client_notifications to service_role;
+grant all on table public.export_exclusions, public.client_notifications, public.batch_notifications to service_role;

@@ -1,6 +1,7 @@
 // Package sweepfn wires the sweep Lambda: on its schedule, stale claims go
 // back to pending and pending contacts nobody picked up are sent to the
-// queue again (see shared/sweep).
+// queue again (see shared/sweep), and finished batches are announced on
+// the clients' Slack webhooks.
 package sweepfn
 
 import (
@@ -9,6 +10,7 @@ import (
 	"fmt"
 
 	"github.com/kaleads/kaleads/functions/internal/setup"
+	"github.com/kaleads/kaleads/shared/export"
 	"github.com/kaleads/kaleads/shared/queue/sqsqueue"
 	"github.com/kaleads/kaleads/shared/store"
 	"github.com/kaleads/kaleads/shared/sweep"
@@ -46,5 +48,17 @@ func New(ctx context.Context, env setup.Env, opts ...setup.Option) (Handler, *se
 		st.Close()
 		return nil, s, err
 	}
-	return sw.Handler(), s, nil
+	notify := export.NewSlackNotifier(st, s.Log)
+	sweepOnce := sw.Handler()
+	return func(ctx context.Context, raw json.RawMessage) (sweep.Report, error) {
+		rep, err := sweepOnce(ctx, raw)
+		// Finished batches are announced on Slack from here too: the sweep
+		// is the schedule that runs every few minutes.
+		if n, nerr := notify.Batches(ctx); nerr != nil {
+			s.Log.WarnContext(ctx, "batch notifications failed", "error", nerr)
+		} else if n > 0 {
+			s.Log.InfoContext(ctx, "batches announced on Slack", "batches", n)
+		}
+		return rep, err
+	}, s, nil
 }
