@@ -76,7 +76,7 @@ func TestScheduledExports(t *testing.T) {
 	ctx := context.Background()
 	acme := seed(t, st, "Acme", 4, uniqueDomain)
 	beta := seed(t, st, "Beta", 2, func(i int) string { return "beta" + uniqueDomain(i) })
-	seed(t, st, "Gamma", 2, func(i int) string { return "gamma" + uniqueDomain(i) }) // no destination
+	seed(t, st, "Gamma", 2, func(i int) string { return "gamma" + uniqueDomain(i) })                     // no destination
 	addEmails(t, st, beta, 2, 1, func(i int) string { return "beta" + uniqueDomain(i) }, "approved", "") // approved by a person
 	addEmails(t, st, acme, 4, 2, uniqueDomain, "pending_review", "held")
 
