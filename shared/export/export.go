@@ -260,7 +260,7 @@ func (x *Exporter) Run(ctx context.Context, req Request) (rep Report, err error)
 	if err != nil {
 		return rep, err
 	}
-	send, held, giveUp := plan(cands, newExclusions(exList), used, domainCap, x.cfg.MaxAttempts)
+	send, held, giveUp := plan(cands, rep.CampaignID, newExclusions(exList), used, domainCap, x.cfg.MaxAttempts)
 	rep.Held = held
 	if req.DryRun {
 		for _, c := range send {
@@ -396,10 +396,17 @@ func (x *Exporter) reconcile(ctx context.Context, req Request, seq Sequencer, re
 			if err != nil {
 				return fmt.Errorf("export: reconciling %s: %w", camp, err)
 			}
-			if ok {
-				for _, r := range rows {
-					confs = append(confs, store.Confirmation{EmailID: r.EmailID})
+			ids := make([]string, len(rows))
+			for i, r := range rows {
+				ids[i] = r.EmailID
+				confs = append(confs, store.Confirmation{EmailID: r.EmailID})
+			}
+			if !ok {
+				// The file was never written: the intents are void.
+				if err := x.cfg.Store.DropIntents(ctx, store.DestCSV, ids); err != nil {
+					return err
 				}
+				continue
 			}
 		} else {
 			if camp == "" {
@@ -476,11 +483,12 @@ func (x *Exporter) writeFile(ctx context.Context, req Request, send []store.Expo
 	}
 	got, err := sink.Put(ctx, name, buf.Bytes())
 	if err != nil {
-		fails := make([]store.Failure, len(send))
+		// No file: the intents are void, the emails stay to export.
+		ids := make([]string, len(send))
 		for i, c := range send {
-			fails[i] = store.Failure{EmailID: c.EmailID, Reason: "writing the file: " + err.Error()}
+			ids[i] = c.EmailID
 		}
-		return errors.Join(fmt.Errorf("export: writing %s: %w", name, err), x.cfg.Store.FailExports(ctx, store.DestCSV, fails, true))
+		return errors.Join(fmt.Errorf("export: writing %s: %w", name, err), x.cfg.Store.DropIntents(context.WithoutCancel(ctx), store.DestCSV, ids))
 	}
 	rep.Location, rep.CampaignID, rep.CampaignName = got, location, path.Base(got)
 	confs := make([]store.Confirmation, len(send))

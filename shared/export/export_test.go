@@ -650,3 +650,49 @@ func benchExport(b *testing.B, faults bool) {
 			faults, len(rep1.Sent), len(rep1.Unconfirmed), rep2.Reconciled, len(rep2.Sent), status, sim.Round(time.Second), bound.Round(time.Second), real.Round(time.Millisecond))
 	}
 }
+
+type failingSink struct{}
+
+func (failingSink) Put(context.Context, string, []byte) (string, error) {
+	return "", errors.New("disk full")
+}
+func (failingSink) Exists(context.Context, string) (bool, error) { return false, nil }
+
+// A file that could not be written leaves the emails to export; an
+// unconfirmed file export whose file exists is confirmed, not written again.
+func TestCSVExportRecovers(t *testing.T) {
+	t.Parallel()
+	st := storetest.Open(t)
+	ctx := context.Background()
+	clientID := seed(t, st, "Acme", 4, uniqueDomain)
+	req := export.Request{ClientID: clientID, ClientName: "Acme", Destination: "csv", Format: "smartlead"}
+	if _, err := newExporter(t, st, nil, failingSink{}).Run(ctx, req); err == nil || !strings.Contains(err.Error(), "disk full") {
+		t.Fatalf("failing sink: %v", err)
+	}
+	if n := count(t, st, `select count(*) from public.exports`); n != 0 {
+		t.Fatalf("%d ledger rows left by a file never written", n)
+	}
+	// An earlier run recorded email 1's intent and wrote its file, then died.
+	dir := t.TempDir()
+	old := filepath.Join(dir, "earlier.csv")
+	os.WriteFile(old, []byte("email\nlead0@co0.example\n"), 0o644)
+	if _, err := st.Pool().Exec(ctx, `insert into public.exports (email_id, client_id, destination, campaign_id, status, address, domain, attempts)
+		select e.id, e.client_id, 'csv', $2, 'pending', 'lead0@co0.example', 'co0.example', 1 from public.emails_generated e
+		join public.contacts_to_enrich c on c.id = e.contact_id where c.email = 'lead0@co0.example' and e.client_id = $1`, clientID, old); err != nil {
+		t.Fatal(err)
+	}
+	rep, err := newExporter(t, st, nil, export.Dir(dir)).Run(ctx, req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.Reconciled != 1 || len(rep.Sent) != 3 {
+		t.Fatalf("reconciled %d, sent %d; want 1 and 3", rep.Reconciled, len(rep.Sent))
+	}
+	b, err := os.ReadFile(rep.Location)
+	if err != nil || bytes.Contains(b, []byte("lead0@")) || !bytes.Contains(b, []byte("lead3@co3.example")) {
+		t.Errorf("new file %s: %v\n%s", rep.Location, err, b)
+	}
+	if n := count(t, st, `select count(*) from public.emails_generated where review_status = 'sent'`); n != 4 {
+		t.Errorf("%d emails sent, want 4", n)
+	}
+}

@@ -32,9 +32,10 @@ type Held struct {
 // text, one the destination refused before, one whose address is already
 // in the campaign or twice in this export, one excluded by the client's
 // list, and one past its domain's daily cap (counting what went in the
-// last 24 hours and what goes now). Unconfirmed ledger rows past
+// last 24 hours and what goes now), and one sent to another campaign
+// without a confirmation. Unconfirmed ledger rows past
 // maxAttempts are held and returned in giveUp, to be marked failed.
-func plan(cands []store.ExportCandidate, ex exclusions, used map[string]int, domainCap, maxAttempts int) (send []store.ExportCandidate, held []Held, giveUp []store.ExportCandidate) {
+func plan(cands []store.ExportCandidate, campaignID string, ex exclusions, used map[string]int, domainCap, maxAttempts int) (send []store.ExportCandidate, held []Held, giveUp []store.ExportCandidate) {
 	seen := map[string]string{}
 	count := map[string]int{}
 	for d, n := range used {
@@ -47,6 +48,10 @@ func plan(cands []store.ExportCandidate, ex exclusions, used map[string]int, dom
 		switch {
 		case c.LedgerStatus == store.LedgerFailed:
 			hold("refused by the destination earlier: %s", c.LedgerError)
+		case c.LedgerStatus == store.LedgerPending && c.LedgerCampaign != campaignID:
+			// It may be in that campaign: sending it elsewhere could reach
+			// the prospect twice.
+			hold("sent to campaign %s without a confirmation: export to that campaign again to reconcile it", c.LedgerCampaign)
 		case c.LedgerStatus == store.LedgerPending && c.LedgerAttempts >= maxAttempts:
 			hold("not confirmed after %d attempts (%s): given up", c.LedgerAttempts, c.LedgerError)
 			giveUp = append(giveUp, c)

@@ -36,12 +36,17 @@ func TestPlanHoldsBackWithTheReason(t *testing.T) {
 			x.LedgerStatus, x.LedgerError = store.LedgerFailed, "invalid e-mail address (smartlead)"
 		}),
 		c("12", "h@ok5.example", func(x *store.ExportCandidate) {
-			x.LedgerStatus, x.LedgerAttempts, x.LedgerError = store.LedgerPending, 3, "not found in the campaign"
+			x.LedgerStatus, x.LedgerAttempts, x.LedgerError, x.LedgerCampaign = store.LedgerPending, 3, "not found in the campaign", "777"
 		}),
-		c("13", "i@ok6.example", func(x *store.ExportCandidate) { x.LedgerStatus, x.LedgerAttempts = store.LedgerPending, 1 }),
+		c("13", "i@ok6.example", func(x *store.ExportCandidate) {
+			x.LedgerStatus, x.LedgerAttempts, x.LedgerCampaign = store.LedgerPending, 1, "777"
+		}),
+		c("15", "k@ok7.example", func(x *store.ExportCandidate) {
+			x.LedgerStatus, x.LedgerAttempts, x.LedgerCampaign = store.LedgerPending, 1, "555"
+		}),
 		c("14", "j@customer.example.org"), // not a subdomain of customer.example
 	}
-	send, held, giveUp := plan(cands, ex, map[string]int{"busy.example": 1}, 2, 3)
+	send, held, giveUp := plan(cands, "777", ex, map[string]int{"busy.example": 1}, 2, 3)
 	var sent []string
 	for _, s := range send {
 		sent = append(sent, s.EmailID)
@@ -60,6 +65,7 @@ func TestPlanHoldsBackWithTheReason(t *testing.T) {
 		"10": "address already in the campaign (another email to f@ok3.example)",
 		"11": "refused by the destination earlier: invalid e-mail address (smartlead)",
 		"12": "not confirmed after 3 attempts (not found in the campaign): given up",
+		"15": "sent to campaign 555 without a confirmation: export to that campaign again to reconcile it",
 	}
 	if len(held) != len(want) {
 		t.Errorf("held %d, want %d: %+v", len(held), len(want), held)

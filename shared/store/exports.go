@@ -379,6 +379,15 @@ func (s *Store) FailExports(ctx context.Context, destination string, fails []Fai
 	return wrap(op, err)
 }
 
+// DropIntents deletes pending ledger rows whose send certainly never
+// happened (a file export that was never written), so the emails can go
+// again.
+func (s *Store) DropIntents(ctx context.Context, destination string, emailIDs []string) error {
+	_, err := s.pool.Exec(ctx, `delete from public.exports where destination = $1::text::public.export_destination
+		and email_id = any($2::uuid[]) and status = 'pending'`, destination, emailIDs)
+	return wrap("store: drop export intents", err)
+}
+
 // PendingExports returns the client's ledger rows still pending for the
 // destination, by campaign: the previous runs' unconfirmed sends.
 func (s *Store) PendingExports(ctx context.Context, clientID, destination string) (map[string][]Intent, error) {
