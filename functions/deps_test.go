@@ -28,6 +28,13 @@ func TestAPIDependencies(t *testing.T) {
 	checkDeps(t, "api", "github.com/kaleads/kaleads/shared/agents", "github.com/kaleads/kaleads/shared/worker")
 }
 
+// The export function reads the database and calls the sequencers: no
+// scraper, no LLM client, no agents, no worker.
+func TestExportDependencies(t *testing.T) {
+	t.Parallel()
+	checkDeps(t, "export", "github.com/kaleads/kaleads/shared/agents", "github.com/kaleads/kaleads/shared/worker")
+}
+
 // Packages that only store, print or sweep emails know the domain types,
 // not the engine (ARCHITECTURE.md, "Who may import whom").
 func TestReadersDoNotLinkTheEngine(t *testing.T) {
