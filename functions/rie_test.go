@@ -249,7 +249,9 @@ func exampleDB(t *testing.T) (ctx context.Context, dbURL string, st *store.Store
 		t.Skip("-short: the Runtime Interface Emulator smoke tests build binaries and are skipped")
 	}
 	dbURL = storetest.URL(t)
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	// Long enough for the binaries the test builds on a busy machine: the
+	// context is used after the build too.
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
 	t.Cleanup(cancel)
 	st, err := store.Open(ctx, dbURL)
 	if err != nil {

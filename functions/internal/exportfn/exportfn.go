@@ -9,6 +9,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 
 	"github.com/kaleads/kaleads/functions/internal/setup"
 	"github.com/kaleads/kaleads/shared/export"
@@ -121,14 +122,24 @@ func New(ctx context.Context, env setup.Env, opts ...setup.Option) (Handler, *se
 		}
 		outs, err := x.Scheduled(ctx, ev.Mode == "at_once")
 		res := Result{Mode: ev.Mode, Clients: []ClientOutcome{}}
+		var failed []string
 		for _, o := range outs {
 			r := o.Report
 			co := ClientOutcome{Client: o.Client, Destination: r.Destination, Campaign: r.CampaignID, Sent: len(r.Sent), Held: len(r.Held),
 				Refused: len(r.Refused), Unconfirmed: len(r.Unconfirmed), Reconciled: r.Reconciled}
 			if o.Err != nil {
 				co.Error = o.Err.Error()
+				if !errors.Is(o.Err, export.ErrBusy) {
+					failed = append(failed, o.Client)
+				}
 			}
 			res.Clients = append(res.Clients, co)
+		}
+		if err == nil && len(failed) > 0 && ev.Mode == "daily" {
+			// Failing the invocation makes the scheduler retry it (a rerun
+			// reconciles against the ledger and sends nothing twice).
+			s.Log.ErrorContext(ctx, "daily export failed for some clients", "clients", failed, "result", res)
+			err = fmt.Errorf("export: daily export failed for %d clients (%s); the scheduler retries", len(failed), strings.Join(failed, ", "))
 		}
 		return res, err
 	}, s, nil
