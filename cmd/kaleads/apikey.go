@@ -40,15 +40,11 @@ func apikeyCreate(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	if *client == "" || strings.TrimSpace(*name) == "" || fs.NArg() > 0 {
 		return errors.New(apikeyUsage)
 	}
-	st, err := openStore(ctx)
+	st, c, err := openClient(ctx, "apikey create", *client)
 	if err != nil {
 		return err
 	}
 	defer st.Close()
-	c, err := st.ClientByName(ctx, *client)
-	if err != nil {
-		return err
-	}
 	key, k, err := st.CreateAPIKey(ctx, c.ID, *name)
 	if err != nil {
 		return err

@@ -58,6 +58,21 @@ func cmdMigrate(ctx context.Context, args []string, stdout, stderr io.Writer) er
 
 // leadingArg splits off a positional argument written before the flags
 // ("upload FILE.csv --client X"), which package flag would not parse.
+// openClient opens the database and finds the client called name; the
+// caller closes the store. Errors name the command (cmd).
+func openClient(ctx context.Context, cmd, name string) (*store.Store, store.Client, error) {
+	st, err := openStore(ctx)
+	if err != nil {
+		return nil, store.Client{}, err
+	}
+	c, err := st.ClientByName(ctx, name)
+	if err != nil {
+		st.Close()
+		return nil, store.Client{}, fmt.Errorf("%s: %w", cmd, err)
+	}
+	return st, c, nil
+}
+
 func leadingArg(args []string) (string, []string) {
 	if len(args) > 0 && args[0] != "" && args[0][0] != '-' {
 		return args[0], args[1:]
@@ -198,15 +213,11 @@ func cmdUpload(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if file == "" || *client == "" {
 		return errors.New(`usage: kaleads upload FILE.csv --client NAME [--template "Cold Email V1"]`)
 	}
-	st, err := openStore(ctx)
+	st, c, err := openClient(ctx, "upload", *client)
 	if err != nil {
 		return err
 	}
 	defer st.Close()
-	c, err := st.ClientByName(ctx, *client)
-	if err != nil {
-		return err
-	}
 	tid := ""
 	if *tname != "" {
 		t, err := st.TemplateByName(ctx, c.ID, *tname)
@@ -285,15 +296,11 @@ func cmdClientSet(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	case *sample > 1:
 		return errors.New("client set: --sample-rate must be between 0 and 1")
 	}
-	st, err := openStore(ctx)
+	st, c, err := openClient(ctx, "client set", name)
 	if err != nil {
 		return err
 	}
 	defer st.Close()
-	c, err := st.ClientByName(ctx, name)
-	if err != nil {
-		return fmt.Errorf("client set: %w", err)
-	}
 	a, err := st.Automation(ctx, c.ID)
 	if err != nil {
 		return err

@@ -55,15 +55,11 @@ func cmdExport(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if *limit < 0 || *domainCap < 0 {
 		return errors.New("export: --limit and --domain-cap must not be negative")
 	}
-	st, err := openStore(ctx)
+	st, c, err := openClient(ctx, "export", *client)
 	if err != nil {
 		return err
 	}
 	defer st.Close()
-	c, err := st.ClientByName(ctx, *client)
-	if err != nil {
-		return fmt.Errorf("export: %w", err)
-	}
 	settings, err := st.ExportSettings(ctx, c.ID)
 	if err != nil {
 		return err
@@ -219,15 +215,11 @@ func cmdClientExport(ctx context.Context, args []string, stdout, stderr io.Write
 	case *slackURL != "" && *slackURL != "none" && !strings.HasPrefix(*slackURL, "https://"):
 		return errors.New("client export: --slack-webhook must be an https:// URL")
 	}
-	st, err := openStore(ctx)
+	st, c, err := openClient(ctx, "client export", name)
 	if err != nil {
 		return err
 	}
 	defer st.Close()
-	c, err := st.ClientByName(ctx, name)
-	if err != nil {
-		return fmt.Errorf("client export: %w", err)
-	}
 	s := store.ExportSettings{Destination: dest, CampaignID: *campaign, CampaignName: *campaignName, CSVFormat: *format,
 		AtOnce: *atOnce, DomainDailyCap: *domainCap}
 	if err := st.SetExportSettings(ctx, c.ID, s); err != nil {
@@ -292,15 +284,11 @@ func cmdClientExclude(ctx context.Context, args []string, stdout, stderr io.Writ
 			return fmt.Errorf("client exclude: %s: nothing stored: %w", *file, err)
 		}
 	}
-	st, err := openStore(ctx)
+	st, c, err := openClient(ctx, "client exclude", name)
 	if err != nil {
 		return err
 	}
 	defer st.Close()
-	c, err := st.ClientByName(ctx, name)
-	if err != nil {
-		return fmt.Errorf("client exclude: %w", err)
-	}
 	if *list {
 		all, err := st.Exclusions(ctx, c.ID)
 		if err != nil {
@@ -341,22 +329,11 @@ func exportBatchFiles(ctx context.Context, batchID, dir string, stdout io.Writer
 		return err
 	}
 	var sum email.Summary
-	quality := 0
 	for _, r := range results {
 		if err := w.Write(r); err != nil {
 			return err
 		}
-		sum.Contacts++
-		if r.Status == email.StatusGenerated {
-			sum.Generated++
-			quality += r.Quality.Score
-		} else {
-			sum.Failed++
-		}
-		sum.Usage.Add(r.Usage)
-	}
-	if sum.Generated > 0 {
-		sum.AvgQuality = float64(quality) / float64(sum.Generated)
+		sum.Tally(r)
 	}
 	if err := w.Close(sum, output.ReportInfo{Client: info.ClientName, Template: info.TemplateName, Engine: "database", GeneratedAt: time.Now()}); err != nil {
 		return err

@@ -318,6 +318,19 @@ func (s Summary) TopFallbackReason() (reason string, n int) {
 	return reason, n
 }
 
+// Tally counts one result: contacts, generated or failed, usage, and the
+// generated emails' average quality.
+func (s *Summary) Tally(r Result) {
+	s.Contacts++
+	s.Usage.Add(r.Usage)
+	if r.Status != StatusGenerated {
+		s.Failed++
+		return
+	}
+	s.Generated++
+	s.AvgQuality += (float64(r.Quality.Score) - s.AvgQuality) / float64(s.Generated)
+}
+
 // Ready is the number of generated emails with no blocking flag: the ones
 // exported for the sequencer.
 func (s Summary) Ready() int { return s.Generated - s.Blocked }

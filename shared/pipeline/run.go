@@ -66,7 +66,6 @@ func (p *Pipeline) Run(ctx context.Context, cs []contacts.Contact, opts RunOptio
 	var s email.Summary
 	var durations []time.Duration
 	var emitErr error
-	qualitySum := 0
 	pending := map[int]email.Result{}
 	next := 0
 	send := func(r email.Result) {
@@ -76,14 +75,7 @@ func (p *Pipeline) Run(ctx context.Context, cs []contacts.Contact, opts RunOptio
 				cancel(err)
 			}
 		}
-		s.Contacts++
-		if r.Status == email.StatusGenerated {
-			s.Generated++
-			qualitySum += r.Quality.Score
-		} else {
-			s.Failed++
-		}
-		s.Usage.Add(r.Usage)
+		s.Tally(r)
 		countActivity(&s, r)
 		durations = append(durations, time.Duration(r.Timings.TotalMS)*time.Millisecond)
 		if opts.Progress != nil {
@@ -112,9 +104,6 @@ func (p *Pipeline) Run(ctx context.Context, cs []contacts.Contact, opts RunOptio
 		send(pending[i])
 	}
 
-	if s.Generated > 0 {
-		s.AvgQuality = float64(qualitySum) / float64(s.Generated)
-	}
 	hits, misses := p.CacheStats()
 	s.CacheHits, s.CacheMisses = hits-hits0, misses-misses0
 	s.Wall = time.Since(start)

@@ -7,7 +7,6 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
-	"sync"
 )
 
 // Instantly is an httptest handler following Instantly API v2's documented
@@ -21,53 +20,8 @@ type Instantly struct {
 	Key   string
 	Fault func(n int, r *http.Request) Fault
 
-	mu        sync.Mutex
-	reqs      []Request
-	campaigns map[string]*campaign
-	nextID    int
-}
-
-// Requests returns the recorded requests.
-func (s *Instantly) Requests() []Request {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return append([]Request(nil), s.reqs...)
-}
-
-// AddCampaign makes a campaign exist.
-func (s *Instantly) AddCampaign(id string) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.campaign(id)
-}
-
-func (s *Instantly) campaign(id string) *campaign {
-	if s.campaigns == nil {
-		s.campaigns = map[string]*campaign{}
-	}
-	c := s.campaigns[id]
-	if c == nil {
-		c = &campaign{ids: map[string]int{}, inserted: map[string]int{}, submits: map[string]int{}}
-		s.campaigns[id] = c
-	}
-	return c
-}
-
-// Leads returns the campaign's addresses with the times each was inserted
-// and submitted.
-func (s *Instantly) Leads(campaignID string) (inserted, submitted map[string]int) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	inserted, submitted = map[string]int{}, map[string]int{}
-	if c := s.campaigns[campaignID]; c != nil {
-		for k, v := range c.inserted {
-			inserted[k] = v
-		}
-		for k, v := range c.submits {
-			submitted[k] = v
-		}
-	}
-	return inserted, submitted
+	state
+	nextID int
 }
 
 func leadUUID(n int) string { return fmt.Sprintf("00000000-0000-4000-8000-%012d", n) }
@@ -77,10 +31,7 @@ func (s *Instantly) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	raw, _ := io.ReadAll(r.Body)
 	var body map[string]any
 	_ = json.Unmarshal(raw, &body)
-	s.mu.Lock()
-	n := len(s.reqs) + 1
-	s.reqs = append(s.reqs, Request{N: n, Method: r.Method, Path: r.URL.Path, Query: r.URL.Query(), Body: body})
-	s.mu.Unlock()
+	n := s.record(Request{Method: r.Method, Path: r.URL.Path, Query: r.URL.Query(), Body: body})
 	status, out, apply := 0, "", true
 	var hdr map[string]string
 	if r.Header.Get("Authorization") != "Bearer "+s.Key {
@@ -100,9 +51,7 @@ func (s *Instantly) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		b, _ := json.Marshal(res)
 		out = string(b)
 	}
-	s.mu.Lock()
-	s.reqs[n-1].Status = status
-	s.mu.Unlock()
+	s.answered(n, status)
 	for k, v := range hdr {
 		w.Header().Set(k, v)
 	}

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"maps"
 	"net/http"
 	"strconv"
 	"strings"
@@ -49,12 +50,10 @@ type Smartlead struct {
 	// Fault, when set, is asked before each request (n counts from 1).
 	Fault func(n int, r *http.Request) Fault
 
-	mu        sync.Mutex
-	reqs      []Request
-	times     []time.Time
-	campaigns map[string]*campaign
-	nextID    int
-	leadID    int
+	state
+	times  []time.Time
+	nextID int
+	leadID int
 }
 
 type campaign struct {
@@ -64,8 +63,16 @@ type campaign struct {
 	submits  map[string]int // address → times it came in an applied add
 }
 
+// state is what a fake sequencer holds: the requests it got and its
+// campaigns. Its exported methods are the fakes'.
+type state struct {
+	mu        sync.Mutex
+	reqs      []Request
+	campaigns map[string]*campaign
+}
+
 // Requests returns the recorded requests.
-func (s *Smartlead) Requests() []Request {
+func (s *state) Requests() []Request {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return append([]Request(nil), s.reqs...)
@@ -73,29 +80,26 @@ func (s *Smartlead) Requests() []Request {
 
 // Leads returns the campaign's addresses with the times each was inserted
 // (more than 1 would be a duplicate send) and submitted.
-func (s *Smartlead) Leads(campaignID string) (inserted, submitted map[string]int) {
+func (s *state) Leads(campaignID string) (inserted, submitted map[string]int) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	inserted, submitted = map[string]int{}, map[string]int{}
 	if c := s.campaigns[campaignID]; c != nil {
-		for k, v := range c.inserted {
-			inserted[k] = v
-		}
-		for k, v := range c.submits {
-			submitted[k] = v
-		}
+		maps.Copy(inserted, c.inserted)
+		maps.Copy(submitted, c.submits)
 	}
 	return inserted, submitted
 }
 
 // AddCampaign makes a campaign exist (as if created in the app).
-func (s *Smartlead) AddCampaign(id string) {
+func (s *state) AddCampaign(id string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.campaign(id)
 }
 
-func (s *Smartlead) campaign(id string) *campaign {
+// campaign returns the campaign, made when missing (under s.mu).
+func (s *state) campaign(id string) *campaign {
 	if s.campaigns == nil {
 		s.campaigns = map[string]*campaign{}
 	}
@@ -105,6 +109,22 @@ func (s *Smartlead) campaign(id string) *campaign {
 		s.campaigns[id] = c
 	}
 	return c
+}
+
+// record appends a request and returns its number (from 1).
+func (s *state) record(r Request) int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	r.N = len(s.reqs) + 1
+	s.reqs = append(s.reqs, r)
+	return r.N
+}
+
+// answered records the status a request got.
+func (s *state) answered(n, status int) {
+	s.mu.Lock()
+	s.reqs[n-1].Status = status
+	s.mu.Unlock()
 }
 
 func (s *Smartlead) now() time.Time {
@@ -120,9 +140,8 @@ func (s *Smartlead) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	var body map[string]any
 	_ = json.Unmarshal(raw, &body)
 	now := s.now()
+	n := s.record(Request{Method: r.Method, Path: r.URL.Path, Query: r.URL.Query(), Body: body, At: now})
 	s.mu.Lock()
-	n := len(s.reqs) + 1
-	s.reqs = append(s.reqs, Request{N: n, Method: r.Method, Path: r.URL.Path, Query: r.URL.Query(), Body: body, At: now})
 	status, hdr, out, apply := s.limit(now)
 	s.mu.Unlock()
 	if r.URL.Query().Get("api_key") != s.Key {
@@ -144,9 +163,7 @@ func (s *Smartlead) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			out = string(b)
 		}
 	}
-	s.mu.Lock()
-	s.reqs[n-1].Status = status
-	s.mu.Unlock()
+	s.answered(n, status)
 	for k, v := range hdr {
 		w.Header().Set(k, v)
 	}
