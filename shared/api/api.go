@@ -1,7 +1,7 @@
 // Package api is the REST API for automation tools (n8n, Make, Clay):
 // start campaigns from contacts sent inline (JSON or CSV) or from an
 // uploaded batch, follow their progress, list generated emails and approve,
-// edit or reject them.
+// edit or reject them, and read the client's review and automation figures.
 //
 // Every route under /api/v1 but /api/v1/healthz takes a client's API key
 // (`Authorization: Bearer kl_…`, made by `kaleads apikey create`); the key
@@ -55,6 +55,7 @@ type Store interface {
 	Emails(ctx context.Context, sc store.Scope, f store.EmailFilter) (items []store.EmailSummary, next string, err error)
 	Email(ctx context.Context, sc store.Scope, id string) (store.EmailDetail, error)
 	Decide(ctx context.Context, sc store.Scope, d store.Decision) (store.EmailDetail, error)
+	Dashboard(ctx context.Context, sc store.Scope, clientID string, p store.Period) (store.Dashboard, error)
 }
 
 // Config of the API handler.
@@ -163,6 +164,7 @@ func (h *handler) routes() []route {
 		{method: "POST", path: Prefix + "/emails/{id}/approve", auth: true, body: small, h: h.approve},
 		{method: "POST", path: Prefix + "/emails/{id}/edit", auth: true, body: small, h: h.edit},
 		{method: "POST", path: Prefix + "/emails/{id}/reject", auth: true, body: small, h: h.reject},
+		{method: "GET", path: Prefix + "/dashboard", auth: true, h: h.dashboard},
 	}
 }
 

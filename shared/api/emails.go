@@ -3,6 +3,7 @@ package api
 import (
 	"errors"
 	"fmt"
+	"maps"
 	"net/http"
 	"net/url"
 	"slices"
@@ -246,6 +247,9 @@ type editRequest struct {
 type rejectRequest struct {
 	Reason  string `json:"reason"`
 	Details string `json:"details"`
+	// Variable, optional: the template variable the rejection is about,
+	// one of the email's variables (its "variables" keys).
+	Variable string `json:"variable"`
 }
 
 // approve: POST /api/v1/emails/{id}/approve (the body, if any, is {}).
@@ -303,7 +307,22 @@ func (h *handler) reject(w http.ResponseWriter, r *http.Request, k store.APIKey)
 		writeError(w, http.StatusBadRequest, codeInvalidRequest, fmt.Sprintf(`"details" is longer than %d bytes`, MaxDetails))
 		return
 	}
-	h.decide(w, r, k, store.Decision{EmailID: id, Action: "reject", Reason: req.Reason, Details: strings.TrimSpace(req.Details)})
+	variable := strings.TrimSpace(req.Variable)
+	if variable != "" {
+		e, err := h.cfg.Store.Email(r.Context(), scope(k), id)
+		if err != nil {
+			h.storeError(w, r, err, emailNotFound(id))
+			return
+		}
+		if _, ok := e.Variables[variable]; !ok {
+			names := slices.Sorted(maps.Keys(e.Variables))
+			writeErrorDetails(w, http.StatusBadRequest, codeInvalidRequest,
+				fmt.Sprintf(`"variable" %q is not one of the email's variables (%s)`, clip(variable, 70), strings.Join(names, ", ")),
+				map[string]any{"variable": clip(variable, 70), "variables": names})
+			return
+		}
+	}
+	h.decide(w, r, k, store.Decision{EmailID: id, Action: "reject", Reason: req.Reason, Details: strings.TrimSpace(req.Details), Variable: variable})
 }
 
 // decide records a decision made with the key ("api:<key id>"); an email

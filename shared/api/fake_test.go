@@ -55,6 +55,8 @@ type fakeStore struct {
 	uploads   []upload
 	decisions []store.Decision
 	checks    int // CheckAPIKey calls
+	dash      store.Dashboard
+	dashArgs  []string // scope clients|client|from|to of each Dashboard call
 	// err, when set, is returned by every call but CheckAPIKey.
 	err error
 }
@@ -252,6 +254,20 @@ func (f *fakeStore) Decide(ctx context.Context, sc store.Scope, d store.Decision
 	}
 	e.ReviewedAt = time.Date(2026, 12, 2, 10, 0, 0, 0, time.UTC)
 	return *e, nil
+}
+
+func (f *fakeStore) Dashboard(ctx context.Context, sc store.Scope, clientID string, p store.Period) (store.Dashboard, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.err != nil {
+		return store.Dashboard{}, f.err
+	}
+	f.dashArgs = append(f.dashArgs, fmt.Sprintf("%s|%s|%s|%s", strings.Join(sc.ClientIDs, ","), clientID,
+		p.From.Format(time.DateOnly), p.To.Format(time.DateOnly)))
+	if !inScope(sc, clientID) {
+		return store.Dashboard{}, fmt.Errorf("store: dashboard: %w", store.ErrNotFound)
+	}
+	return f.dash, nil
 }
 
 func (f *fakeStore) revoke(key string) {

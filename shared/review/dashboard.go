@@ -33,6 +33,20 @@ type dashView struct {
 	Reasons          []reasonRow
 	Weekly, Scores   chart
 	Problems         []string
+	Auto             autoView
+}
+
+// autoView is the Automation section: shown when some email of the period
+// has a phase outcome or a client is in the partial or full phase.
+type autoView struct {
+	Show     bool
+	Patterns []patternRow
+	Basis    string // how the hours saved are counted
+}
+
+type patternRow struct {
+	Reason, Label, Variable string
+	Count                   int
 }
 
 type reasonRow struct {
@@ -100,13 +114,7 @@ func (h *handler) dashboard(w http.ResponseWriter, r *http.Request, s *session) 
 		total += n
 	}
 	for code, n := range d.RejectionReasons {
-		label := code
-		for _, rr := range rejectionReasons {
-			if rr.Code == code {
-				label = rr.Label
-			}
-		}
-		v.Reasons = append(v.Reasons, reasonRow{Code: code, Label: label, Count: n, Share: float64(n) / float64(max(total, 1))})
+		v.Reasons = append(v.Reasons, reasonRow{Code: code, Label: reasonLabel(code), Count: n, Share: float64(n) / float64(max(total, 1))})
 	}
 	slices.SortFunc(v.Reasons, func(a, b reasonRow) int {
 		if a.Count != b.Count {
@@ -116,7 +124,30 @@ func (h *handler) dashboard(w http.ResponseWriter, r *http.Request, s *session) 
 	})
 	v.Weekly = weeklyChart(d.Weekly)
 	v.Scores = scoreChart(d.ScoreBuckets)
+	v.Auto = automation(d)
 	h.render(w, r, http.StatusOK, "dashboard", h.newPage(s, "dashboard", "Dashboard", v))
+}
+
+// automation lays out the Automation section.
+func automation(d store.Dashboard) autoView {
+	a := autoView{Show: d.Automated > 0 || d.AutomationOn}
+	for _, p := range d.RejectionPatterns {
+		a.Patterns = append(a.Patterns, patternRow{Reason: p.Reason, Label: reasonLabel(p.Reason), Variable: p.Variable, Count: p.Count})
+	}
+	emails := "emails"
+	if d.AutoApproved == 1 {
+		emails = "email"
+	}
+	a.Basis = fmt.Sprintf("%d auto-approved %s × %.0f s", d.AutoApproved, emails, d.ReviewSecondsUsed)
+	switch d.ReviewSecondsFrom {
+	case store.SecondsFromPeriod:
+		a.Basis += ", the average review time of the period."
+	case store.SecondsFromAllTime:
+		a.Basis += ", the average review time of all time (nothing was reviewed in the period)."
+	default:
+		a.Basis += ", assumed: no review time has been measured yet."
+	}
+	return a
 }
 
 func periodLabel(from, to string) string {

@@ -220,13 +220,28 @@ type cardView struct {
 	Vars, Columns []varView
 	Shown         string // when the card was rendered (unix ms): time-to-decision
 	CSRF          string
-	Reasons       []option
-	URL           string // /emails/{id}
+	Reasons       []reasonOption
+	// Variables are the email's variables a rejection may name.
+	Variables []option
+	URL       string // /emails/{id}
 	// Set when a decision was refused: the panel to reopen, what was typed
 	// and why it was refused.
 	Open, Error                            string
 	EditSubject, EditBody, Reason, Details string
+	// Variable is the reject form's variable: "" = the reason's obvious
+	// one, variableNone = none, else one of Variables.
+	Variable string
 }
+
+// reasonOption is a rejection reason in the reject form, with the variable
+// it is obviously about (the form picks it when the reason is chosen).
+type reasonOption struct {
+	option
+	Variable string
+}
+
+// variableNone is the reject form's "no particular variable".
+const variableNone = "none"
 
 type varView struct {
 	Name, Value, Agent, Engine, Reasoning, FallbackReason, LevelName string
@@ -294,16 +309,22 @@ func (h *handler) card(s *session, e store.EmailDetail) cardView {
 		}
 	}
 	for _, r := range rejectionReasons {
-		c.Reasons = append(c.Reasons, option{Value: r.Code, Label: r.Label})
+		c.Reasons = append(c.Reasons, reasonOption{option: option{Value: r.Code, Label: r.Label}, Variable: reasonVariable(r.Code, e.Variables)})
+	}
+	for _, n := range names {
+		c.Variables = append(c.Variables, option{Value: n, Label: n})
 	}
 	return c
 }
 
-// withReason marks the chosen reason in the card's select.
-func (c *cardView) withReason(code string) {
-	c.Reason = code
+// withReason marks the chosen reason and variable in the card's selects.
+func (c *cardView) withReason(code, variable string) {
+	c.Reason, c.Variable = code, variable
 	for i := range c.Reasons {
 		c.Reasons[i].Selected = c.Reasons[i].Value == code
+	}
+	for i := range c.Variables {
+		c.Variables[i].Selected = c.Variables[i].Value == variable
 	}
 }
 
@@ -433,9 +454,19 @@ func (h *handler) edit(w http.ResponseWriter, r *http.Request, s *session) {
 	})
 }
 
+// reject: the reason, details and the variable the rejection is about:
+// one of the email's variables, variableNone, or "" for the reason's
+// obvious one (target_persona for a wrong persona, competitor_name for an
+// incorrect competitor, when the email has it; else none).
 func (h *handler) reject(w http.ResponseWriter, r *http.Request, s *session) {
 	reason := r.PostForm.Get("reason")
 	details := strings.TrimSpace(strings.ReplaceAll(r.PostForm.Get("details"), "\r\n", "\n"))
+	variable := strings.TrimSpace(r.PostForm.Get("variable"))
+	e, ok := h.email(w, r, s, s.user.Scope(), r.PathValue("id"))
+	if !ok {
+		return
+	}
+	_, known := e.Variables[variable]
 	var problem string
 	switch {
 	case !validReason(reason):
@@ -444,12 +475,24 @@ func (h *handler) reject(w http.ResponseWriter, r *http.Request, s *session) {
 		problem = "Say why in the details when the reason is “other”."
 	case !utf8.ValidString(details) || utf8.RuneCountInString(details) > maxDetails:
 		problem = "The details are too long (1,000 characters at most)."
+	case variable != "" && variable != variableNone && !known:
+		problem = "Choose one of the email's variables, or none."
+		variable = ""
 	}
 	if problem != "" {
-		h.refuse(w, r, s, func(c *cardView) { c.Open, c.Error, c.Details = "reject", problem, details; c.withReason(reason) })
+		h.refuse(w, r, s, func(c *cardView) {
+			c.Open, c.Error, c.Details = "reject", problem, details
+			c.withReason(reason, variable)
+		})
 		return
 	}
-	h.decide(w, r, s, store.Decision{Action: "reject", Reason: reason, Details: details}, nil)
+	switch variable {
+	case "":
+		variable = reasonVariable(reason, e.Variables)
+	case variableNone:
+		variable = ""
+	}
+	h.decide(w, r, s, store.Decision{Action: "reject", Reason: reason, Details: details, Variable: variable}, nil)
 }
 
 // refuse re-renders the card with the panel reopened and the problem
@@ -509,7 +552,7 @@ func (h *handler) decide(w http.ResponseWriter, r *http.Request, s *session, d s
 				c.Open, c.EditSubject, c.EditBody = "edit", d.Subject, d.Body
 			} else if d.Action == "reject" {
 				c.Open, c.Details = "reject", d.Details
-				c.withReason(d.Reason)
+				c.withReason(d.Reason, d.Variable)
 			}
 		})
 		return

@@ -30,6 +30,7 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/kaleads/kaleads/shared/email"
 	"github.com/kaleads/kaleads/shared/store"
 )
 
@@ -88,15 +89,38 @@ const htmxFile = "htmx-2.0.11.min.js"
 //go:embed static templates
 var files embed.FS
 
-// The plan's rejection reasons (emails_generated.rejection_reason).
-var rejectionReasons = []struct{ Code, Label string }{
-	{"wrong_persona", "Wrong persona"},
-	{"incorrect_competitor", "Incorrect competitor"},
-	{"grammar_issues", "Grammar issues"},
-	{"tone_too_corporate", "Tone too corporate"},
-	{"incorrect_info", "Incorrect information"},
-	{"low_quality", "Low quality"},
-	{"other", "Other (say why)"},
+// The plan's rejection reasons (emails_generated.rejection_reason), with
+// the template variable a rejection for that reason is obviously about
+// (the reject form's default).
+var rejectionReasons = []struct{ Code, Label, Variable string }{
+	{"wrong_persona", "Wrong persona", "target_persona"},
+	{"incorrect_competitor", "Incorrect competitor", "competitor_name"},
+	{"grammar_issues", "Grammar issues", ""},
+	{"tone_too_corporate", "Tone too corporate", ""},
+	{"incorrect_info", "Incorrect information", ""},
+	{"low_quality", "Low quality", ""},
+	{"other", "Other (say why)", ""},
+}
+
+// reasonLabel is a rejection reason's label (the code when unknown).
+func reasonLabel(code string) string {
+	for _, r := range rejectionReasons {
+		if r.Code == code {
+			return r.Label
+		}
+	}
+	return code
+}
+
+// reasonVariable is the variable a rejection for reason is about when the
+// reviewer names none: the reason's obvious one, when the email has it.
+func reasonVariable(reason string, vars map[string]email.Variable) string {
+	for _, r := range rejectionReasons {
+		if _, ok := vars[r.Variable]; ok && r.Code == reason && r.Variable != "" {
+			return r.Variable
+		}
+	}
+	return ""
 }
 
 func validReason(code string) bool {

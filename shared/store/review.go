@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -39,6 +40,10 @@ var RejectionReasons = []string{
 	"wrong_persona", "incorrect_competitor", "grammar_issues", "tone_too_corporate",
 	"incorrect_info", "low_quality", "other",
 }
+
+// variableName is what a template variable's name looks like
+// (review_decisions.variable's check).
+var variableName = regexp.MustCompile(`^[a-z][a-z0-9_]{0,63}$`)
 
 // UndoWindow is how long a decision can be undone.
 const UndoWindow = 30 * time.Minute
@@ -106,6 +111,7 @@ type Decision struct {
 	Action              string // "approve" | "edit" | "reject"
 	Subject, Body       string // edit: the new text (saving approves as approved_edited); Subject "" keeps the generated one
 	Reason, Details     string // reject: a rejection_reason enum value + free text
+	Variable            string // reject, optional: the template variable it is about, one of the email's ("" = not named)
 	ShownAt             time.Time
 }
 
@@ -478,12 +484,14 @@ func (s *Store) email(ctx context.Context, db querier, sc Scope, id, op string) 
 // pending_review only (else ErrConflict naming its current status) to
 // approved, approved_edited (email_final and subject_final set) or rejected
 // (reason and details), with reviewer and time; a review_decisions row
-// records reviewer or API key (Via), action, previous status, time and
-// time-to-decision (from ShownAt; zero = unknown); and the client's
-// review_analytics row for the day (UTC) is recounted. Two decisions on
-// one email at once: one wins, the other is ErrConflict. An email outside
-// sc is ErrNotFound; a bad action, reason or text ErrInvalid. It returns
-// the email as decided.
+// records reviewer or API key (Via), action, previous status, time,
+// time-to-decision (from ShownAt; zero = unknown), the variable a rejection
+// names and the email's automation outcome (for the random sample's
+// rejection rate); and the client's review_analytics row for the day (UTC)
+// is recounted. Two decisions on one email at once: one wins, the other is
+// ErrConflict. An email outside sc is ErrNotFound; a bad action, reason or
+// text, or a variable that is not one of the email's, ErrInvalid. It
+// returns the email as decided.
 func (s *Store) Decide(ctx context.Context, sc Scope, d Decision) (EmailDetail, error) {
 	op := "store: decide email " + clip(d.EmailID, 40)
 	if !isUUID(d.EmailID) {
@@ -515,8 +523,14 @@ func (s *Store) Decide(ctx context.Context, sc Scope, d Decision) (EmailDetail, 
 		if det == "" {
 			details = nil
 		}
+		if d.Variable != "" && !variableName.MatchString(d.Variable) {
+			return EmailDetail{}, fmt.Errorf("%s: %w: variable %q is not a variable name", op, ErrInvalid, clip(d.Variable, 70))
+		}
 	default:
 		return EmailDetail{}, fmt.Errorf("%s: %w: action %q (approve, edit or reject)", op, ErrInvalid, clip(d.Action, 40))
+	}
+	if d.Variable != "" && d.Action != ActionReject {
+		return EmailDetail{}, fmt.Errorf("%s: %w: only a rejection names a variable", op, ErrInvalid)
 	}
 	if d.ReviewerID != "" && !isUUID(d.ReviewerID) {
 		return EmailDetail{}, fmt.Errorf("%s: %w: reviewer id %q", op, ErrInvalid, clip(d.ReviewerID, 40))
@@ -545,16 +559,21 @@ func (s *Store) Decide(ctx context.Context, sc Scope, d Decision) (EmailDetail, 
 		// read the status the first one left.
 		var current, clientID, contactID string
 		var score int
-		var final, finalSubject *string
+		var final, finalSubject, outcome *string
+		var hasVariable bool
 		err := tx.QueryRow(ctx, `select e.review_status::text, e.client_id::text, e.contact_id::text,
-				coalesce(e.quality_score, 0), e.email_final, e.subject_final
+				coalesce(e.quality_score, 0), e.email_final, e.subject_final, e.automation_outcome,
+				jsonb_typeof(e.variables) = 'object' and e.variables ? `+q.arg(d.Variable)+`
 			from public.emails_generated e where true`+q.and()+` for update`, q.args...).
-			Scan(&current, &clientID, &contactID, &score, &final, &finalSubject)
+			Scan(&current, &clientID, &contactID, &score, &final, &finalSubject, &outcome, &hasVariable)
 		if err != nil {
 			return err
 		}
 		if current != ReviewPending {
 			return fmt.Errorf("%w: the email is already %s", ErrConflict, current)
+		}
+		if d.Variable != "" && !hasVariable {
+			return fmt.Errorf("%w: variable %q is not one of the email's variables", ErrInvalid, d.Variable)
 		}
 		_, err = tx.Exec(ctx, `update public.emails_generated
 			set review_status = $2::text::public.review_status, reviewer_id = $3, reviewed_at = now(),
@@ -568,12 +587,13 @@ func (s *Store) Decide(ctx context.Context, sc Scope, d Decision) (EmailDetail, 
 		var day time.Time
 		err = tx.QueryRow(ctx, `insert into public.review_decisions (email_id, contact_id, client_id, reviewer_id, via, action,
 				previous_status, new_status, reason, details, quality_score, previous_final, previous_subject_final,
-				decided_at, time_to_decision_ms)
+				decided_at, time_to_decision_ms, variable, automation_outcome)
 			values ($1, $2, $3, $4, $5, $6::text::public.review_action, $7::text::public.review_status,
-				$8::text::public.review_status, $9::text::public.rejection_reason, $10, $11, $12, $13, now(), $14)
+				$8::text::public.review_status, $9::text::public.rejection_reason, $10, $11, $12, $13, now(), $14,
+				nullif($15, ''), $16)
 			returning (decided_at at time zone 'UTC')::date`,
 			d.EmailID, contactID, clientID, nullID(d.ReviewerID), via, d.Action, current, status, reason, details,
-			min(max(score, 0), 100), final, finalSubject, ttd).Scan(&day)
+			min(max(score, 0), 100), final, finalSubject, ttd, d.Variable, outcome).Scan(&day)
 		if err != nil {
 			return err
 		}

@@ -129,6 +129,30 @@
     e.preventDefault();
   });
 
+  // The reject form's variable follows the reason (the reason's
+  // data-variable: target_persona for a wrong persona…) until the reviewer
+  // picks one.
+  document.addEventListener('change', function (e) {
+    var t = e.target;
+    if (!t || !t.id) return;
+    if (t.id === 'reject-variable') {
+      t.removeAttribute('data-auto');
+      return;
+    }
+    if (t.id !== 'reject-reason') return;
+    var v = document.getElementById('reject-variable');
+    if (!v || (v.value !== '' && !v.hasAttribute('data-auto'))) return;
+    var o = t.options[t.selectedIndex];
+    var name = o ? o.getAttribute('data-variable') : '';
+    if (name) {
+      v.value = name;
+      v.setAttribute('data-auto', '');
+    } else {
+      v.value = '';
+      v.removeAttribute('data-auto');
+    }
+  });
+
   document.addEventListener('click', function (e) {
     if (e.target && e.target.closest && e.target.closest('#help-button')) help();
   });
