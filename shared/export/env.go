@@ -20,6 +20,9 @@ const (
 	EnvInstantlyZone = "INSTANTLY_TIMEZONE" // the schedule of created campaigns (default Europe/Paris)
 )
 
+// keyEnv names each sequencer's key variable, for error messages.
+var keyEnv = map[string]string{"smartlead": EnvSmartleadKey, "instantly": EnvInstantlyKey}
+
 // Sequencers builds a client for each sequencer whose API key getenv has
 // (none: an empty map; exports to that sequencer then say the key is
 // missing).

@@ -179,7 +179,7 @@ func (x *Exporter) Run(ctx context.Context, req Request) (rep Report, err error)
 	switch req.Destination {
 	case store.DestSmartlead, store.DestInstantly:
 		if seq = x.cfg.Sequencers[req.Destination]; seq == nil {
-			return rep, fmt.Errorf("%w: no %s client configured (its API key is missing)", ErrBadRequest, req.Destination)
+			return rep, fmt.Errorf("%w: no %s client configured (set %s)", ErrBadRequest, req.Destination, keyEnv[req.Destination])
 		}
 		if req.CampaignID == "" && req.CreateCampaign == "" {
 			return rep, fmt.Errorf("%w: %s needs a campaign id (--campaign) or a campaign to create (--create-campaign)", ErrBadRequest, req.Destination)

@@ -527,7 +527,7 @@ func TestBadRequests(t *testing.T) {
 		want string
 	}{
 		{export.Request{Destination: "mailchimp"}, `destination "mailchimp"`},
-		{export.Request{Destination: "instantly", CampaignID: "x"}, "no instantly client configured"},
+		{export.Request{Destination: "instantly", CampaignID: "x"}, "no instantly client configured (set INSTANTLY_API_KEY)"},
 		{export.Request{Destination: "smartlead"}, "needs a campaign id"},
 		{export.Request{Destination: "smartlead", CampaignID: "1", CreateCampaign: "x"}, "not both"},
 		{export.Request{Destination: "csv", Format: "excel", Out: "x.csv"}, `csv format "excel"`},
