@@ -163,7 +163,7 @@ func (x *Exporter) Run(ctx context.Context, req Request) (rep Report, err error)
 		CampaignID: req.CampaignID, CampaignName: req.CampaignName, Reasons: map[string]int{}}
 	defer func() {
 		rep.Took = time.Since(start)
-		if req.DryRun || x.cfg.Notify == nil || (err == nil && len(rep.Sent) == 0 && len(rep.Refused) == 0) {
+		if req.DryRun || x.cfg.Notify == nil || errors.Is(err, ErrBusy) || (err == nil && len(rep.Sent) == 0 && len(rep.Refused) == 0) {
 			return
 		}
 		nctx := context.WithoutCancel(ctx)
@@ -256,7 +256,7 @@ func (x *Exporter) Run(ctx context.Context, req Request) (rep Report, err error)
 	if err != nil {
 		return rep, err
 	}
-	used, err := x.cfg.Store.DomainCounts(ctx, req.ClientID, x.cfg.Now().Add(-24*time.Hour))
+	used, err := x.cfg.Store.DomainCounts(ctx, req.ClientID, rep.CampaignID, x.cfg.Now().Add(-24*time.Hour))
 	if err != nil {
 		return rep, err
 	}

@@ -249,14 +249,19 @@ func (s *Store) ExportCandidates(ctx context.Context, clientID, destination, cam
 	return out, waiting, wrap(op, err)
 }
 
-// DomainCounts returns, per domain, the client's exports (pending or sent)
-// recorded since the given time: what the per-domain daily cap has used.
-func (s *Store) DomainCounts(ctx context.Context, clientID string, since time.Time) (map[string]int, error) {
+// DomainCounts returns, per domain, the client's exports recorded since
+// the given time: what the per-domain daily cap has used. It counts what
+// went and what may have gone (unconfirmed in another campaign); the
+// unconfirmed rows of campaignID are not counted, as the export about to
+// run sends them again and counts them then.
+func (s *Store) DomainCounts(ctx context.Context, clientID, campaignID string, since time.Time) (map[string]int, error) {
 	if err := checkID("client id", clientID); err != nil {
 		return nil, fmt.Errorf("store: domain counts: %w", err)
 	}
 	rows, err := s.pool.Query(ctx, `select domain, count(*) from public.exports
-		where client_id = $1 and domain is not null and created_at >= $2 and status <> 'failed' group by domain`, clientID, since)
+		where client_id = $1 and domain is not null and created_at >= $2
+			and (status = 'sent' or status = 'pending' and campaign_id is distinct from $3)
+		group by domain`, clientID, since, campaignID)
 	if err != nil {
 		return nil, wrap("store: domain counts", err)
 	}
