@@ -1,12 +1,12 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
-	"log/slog"
 	"os"
 	"slices"
 	"strings"
@@ -55,60 +55,26 @@ func cmdExport(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if *limit < 0 || *domainCap < 0 {
 		return errors.New("export: --limit and --domain-cap must not be negative")
 	}
+	if *to == "files" {
+		return errors.New("export: --to files needs --batch ID")
+	}
 	st, c, err := openClient(ctx, "export", *client)
 	if err != nil {
 		return err
 	}
 	defer st.Close()
-	settings, err := st.ExportSettings(ctx, c.ID)
-	if err != nil {
-		return err
-	}
-	req := export.Request{ClientID: c.ID, ClientName: c.Name, Destination: *to, CampaignID: *campaign, CampaignName: *campaignName,
+	req := export.Request{Destination: *to, CampaignID: *campaign, CampaignName: *campaignName,
 		CreateCampaign: *create, Format: *format, Out: *out, DryRun: *dry, OnlyAuto: *onlyAuto, Limit: *limit, Wait: *wait, DomainDailyCap: *domainCap}
-	if req.Destination == "" {
-		if settings.Destination == "" {
-			return fmt.Errorf("export: %s has no configured destination: give --to (or `kaleads client export %s --to …`)", c.Name, c.Name)
-		}
-		req.Destination = settings.Destination
-	}
-	if req.Destination == "files" {
-		return errors.New("export: --to files needs --batch ID")
-	}
-	if req.Destination == settings.Destination && req.CampaignID == "" && req.CreateCampaign == "" {
-		req.CampaignID = settings.CampaignID
-		if req.CampaignName == "" {
-			req.CampaignName = settings.CampaignName
-		}
-	}
-	if req.CampaignName == "" {
-		req.CampaignName = req.CampaignID
-	}
-	if req.Destination == store.DestCSV && req.Format == "" {
-		req.Format = cmp(settings.CSVFormat, "smartlead")
-	}
-	log := cliLogger(stderr)
-	seqs, err := export.Sequencers(os.Getenv, log)
+	x, _, err := exporter(st, nil, cliLogger(stderr))
 	if err != nil {
 		return err
 	}
-	x, err := export.New(export.Config{Store: st, Sequencers: seqs, Notify: notifier(st, log), Log: log})
-	if err != nil {
-		return err
-	}
-	rep, err := x.Run(ctx, req)
+	rep, err := x.RunConfigured(ctx, c.ID, req)
 	printReport(stdout, rep)
 	if errors.Is(err, export.ErrBusy) {
 		return fmt.Errorf("export: %w (--wait to wait for it)", err)
 	}
 	return err
-}
-
-func cmp(a, b string) string {
-	if a != "" {
-		return a
-	}
-	return b
 }
 
 // printReport prints what an export did or, dry, would do.
@@ -244,7 +210,7 @@ func cmdClientExport(ctx context.Context, args []string, stdout, stderr io.Write
 		fmt.Fprintf(stdout, "%s: no daily export\n", c.Name)
 		return nil
 	}
-	fmt.Fprintf(stdout, "%s: daily export at 14:00 Europe/Paris to %s %s, at most %d addresses per domain a day", c.Name, dest, cmp(*campaign, *format), *domainCap)
+	fmt.Fprintf(stdout, "%s: daily export at 14:00 Europe/Paris to %s %s, at most %d addresses per domain a day", c.Name, dest, cmp.Or(*campaign, *format), *domainCap)
 	if *atOnce {
 		fmt.Fprint(stdout, "; in the full phase, auto-approved emails go at once")
 	}
@@ -305,11 +271,6 @@ func cmdClientExclude(ctx context.Context, args []string, stdout, stderr io.Writ
 	}
 	fmt.Fprintf(stdout, "%s: %d exclusions read, %d new (no export sends to them)\n", c.Name, len(ex), added)
 	return nil
-}
-
-// notifier is the Slack notifier when the client configured a webhook.
-func notifier(st *store.Store, log *slog.Logger) export.Notifier {
-	return export.NewSlackNotifier(st, log)
 }
 
 // exportBatchFiles writes one upload batch's emails.jsonl, emails.csv and

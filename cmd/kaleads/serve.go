@@ -75,27 +75,30 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err != nil {
 		return err
 	}
-	jobs, err := exportJobs(st, export.Dir(*exportDir), *atOnceEvery, log)
+	x, notify, err := exporter(st, export.Dir(*exportDir), log)
 	if err != nil {
 		return err
 	}
 	return server.Run(ctx, server.Config{Store: st, Worker: w, Addr: *addr, Workers: *workers, WebhookSecret: secret, Log: log,
-		Poll: *poll, InsecureCookies: *insecure, Jobs: jobs})
+		Poll: *poll, InsecureCookies: *insecure, Jobs: exportJobs(x, notify, *atOnceEvery, log), Export: x.RunConfigured})
+}
+
+// exporter builds the exports' runner from the environment's sequencer
+// keys, with Slack notifications.
+func exporter(st *store.Store, files export.Sink, log *slog.Logger) (*export.Exporter, *export.SlackNotifier, error) {
+	seqs, err := export.Sequencers(os.Getenv, log)
+	if err != nil {
+		return nil, nil, err
+	}
+	notify := export.NewSlackNotifier(st, log)
+	x, err := export.New(export.Config{Store: st, Sequencers: seqs, Files: files, Notify: notify, Log: log})
+	return x, notify, err
 }
 
 // exportJobs are the scheduler's exports — the daily slot (14:00
 // Europe/Paris) and the full phase's "at once" pass — and the Slack
 // announcement of finished batches.
-func exportJobs(st *store.Store, files export.Sink, atOnceEvery time.Duration, log *slog.Logger) ([]server.Job, error) {
-	seqs, err := export.Sequencers(os.Getenv, log)
-	if err != nil {
-		return nil, err
-	}
-	notify := export.NewSlackNotifier(st, log)
-	x, err := export.New(export.Config{Store: st, Sequencers: seqs, Files: files, Notify: notify, Log: log})
-	if err != nil {
-		return nil, err
-	}
+func exportJobs(x *export.Exporter, notify *export.SlackNotifier, atOnceEvery time.Duration, log *slog.Logger) []server.Job {
 	run := func(atOnce bool) func(ctx context.Context) {
 		return func(ctx context.Context) {
 			if _, err := x.Scheduled(ctx, atOnce); err != nil && ctx.Err() == nil {
@@ -111,7 +114,7 @@ func exportJobs(st *store.Store, files export.Sink, atOnceEvery time.Duration, l
 				log.WarnContext(ctx, "batch notifications failed", "error", err)
 			}
 		}},
-	}, nil
+	}
 }
 
 // contextSource returns the clients' context source for a --context value

@@ -33,6 +33,7 @@ import (
 
 	"golang.org/x/time/rate"
 
+	"github.com/kaleads/kaleads/shared/export"
 	"github.com/kaleads/kaleads/shared/store"
 )
 
@@ -82,6 +83,10 @@ type Config struct {
 	// Notifier, when set, is told of each decision made through the API
 	// (event "email.decided").
 	Notifier *Notifier
+	// Export runs an export of a client's approved emails
+	// ((*export.Exporter).RunConfigured); nil: POST /api/v1/exports
+	// answers 501.
+	Export func(ctx context.Context, clientID string, req export.Request) (export.Report, error)
 }
 
 // Defaults of Config.
@@ -165,6 +170,7 @@ func (h *handler) routes() []route {
 		{method: "POST", path: Prefix + "/emails/{id}/edit", auth: true, body: small, h: h.edit},
 		{method: "POST", path: Prefix + "/emails/{id}/reject", auth: true, body: small, h: h.reject},
 		{method: "GET", path: Prefix + "/dashboard", auth: true, h: h.dashboard},
+		{method: "POST", path: Prefix + "/exports", auth: true, body: small, h: h.createExport},
 	}
 }
 
@@ -389,6 +395,7 @@ const (
 	codeUnprocessable    = "unprocessable"          // 422
 	codeRateLimited      = "rate_limited"           // 429
 	codeInternal         = "internal"               // 500
+	codeNotImplemented   = "not_implemented"        // 501
 	codeUnavailable      = "unavailable"            // 503
 )
 

@@ -1,6 +1,7 @@
 package export
 
 import (
+	"cmp"
 	"context"
 	_ "embed"
 	"errors"
@@ -251,7 +252,7 @@ type Storage struct {
 	Bucket string // default "exports"
 }
 
-func (s Storage) bucket() string { return cmpOr(s.Bucket, "exports") }
+func (s Storage) bucket() string { return cmp.Or(s.Bucket, "exports") }
 
 // Put implements Sink. A Storage upload is atomic: the object appears
 // whole or not at all.
@@ -279,11 +280,4 @@ func (s Storage) Exists(ctx context.Context, location string) (bool, error) {
 		}
 	}
 	return false, nil
-}
-
-func cmpOr(a, b string) string {
-	if a != "" {
-		return a
-	}
-	return b
 }

@@ -24,6 +24,7 @@ package export
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"crypto/rand"
 	"errors"
@@ -154,6 +155,36 @@ func (r Report) HeldReasons() map[string]int {
 		m[k]++
 	}
 	return m
+}
+
+// RunConfigured exports the approved emails of the client with this id,
+// taking from the client's settings what req leaves empty: the
+// destination, and for it the campaign (id and name) or the csv format.
+func (x *Exporter) RunConfigured(ctx context.Context, clientID string, req Request) (Report, error) {
+	c, err := x.cfg.Store.ClientByID(ctx, clientID)
+	if err != nil {
+		return Report{}, err
+	}
+	s, err := x.cfg.Store.ExportSettings(ctx, clientID)
+	if err != nil {
+		return Report{}, err
+	}
+	req.ClientID, req.ClientName = c.ID, c.Name
+	if req.Destination == "" {
+		if s.Destination == "" {
+			return Report{Client: c.Name}, fmt.Errorf("%w: %s has no configured destination: name one (or configure it with `kaleads client export %s --to …`)", ErrBadRequest, c.Name, c.Name)
+		}
+		req.Destination = s.Destination
+	}
+	if req.Destination == s.Destination && req.CampaignID == "" && req.CreateCampaign == "" {
+		req.CampaignID = s.CampaignID
+		req.CampaignName = cmp.Or(req.CampaignName, s.CampaignName)
+	}
+	req.CampaignName = cmp.Or(req.CampaignName, req.CampaignID)
+	if req.Destination == store.DestCSV {
+		req.Format = cmp.Or(req.Format, cmp.Or(s.CSVFormat, "smartlead"))
+	}
+	return x.Run(ctx, req)
 }
 
 // Run exports one client's approved emails.

@@ -1,6 +1,7 @@
 package export
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"time"
@@ -72,7 +73,7 @@ func (x *Exporter) Scheduled(ctx context.Context, atOnce bool) ([]Outcome, error
 			}
 		}
 		req := Request{ClientID: ce.Client.ID, ClientName: ce.Client.Name, Destination: s.Destination,
-			CampaignID: s.CampaignID, CampaignName: cmpOr(s.CampaignName, s.CampaignID), Format: cmpOr(s.CSVFormat, "smartlead"), OnlyAuto: atOnce}
+			CampaignID: s.CampaignID, CampaignName: cmp.Or(s.CampaignName, s.CampaignID), Format: cmp.Or(s.CSVFormat, "smartlead"), OnlyAuto: atOnce}
 		rep, err := x.Run(ctx, req)
 		o := Outcome{Client: ce.Client.Name, Report: rep, Err: err}
 		out = append(out, o)

@@ -20,6 +20,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/kaleads/kaleads/shared/api"
+	"github.com/kaleads/kaleads/shared/export"
 	"github.com/kaleads/kaleads/shared/ingest"
 	"github.com/kaleads/kaleads/shared/review"
 	"github.com/kaleads/kaleads/shared/store"
@@ -55,6 +56,8 @@ type Config struct {
 	// Jobs are run by the scheduler, each at the times its Next gives (the
 	// daily export at 14:00 Europe/Paris...).
 	Jobs []Job
+	// Export runs a client's export for POST /api/v1/exports (nil: 501).
+	Export func(ctx context.Context, clientID string, req export.Request) (export.Report, error)
 }
 
 // Job is a scheduled task: Run is called at Next(now), then again at the
@@ -110,7 +113,7 @@ func Run(ctx context.Context, cfg Config) error {
 		return err
 	}
 
-	h, err := Handler(cfg.Store, cfg.WebhookSecret, wakeQueue(poke), cfg.Log, HandlerOptions{InsecureCookies: cfg.InsecureCookies})
+	h, err := Handler(cfg.Store, cfg.WebhookSecret, wakeQueue(poke), cfg.Log, HandlerOptions{InsecureCookies: cfg.InsecureCookies, Export: cfg.Export})
 	if err != nil {
 		return err
 	}
@@ -208,6 +211,8 @@ func (q wakeQueue) Enqueue(context.Context, ...string) error { q(); return nil }
 // HandlerOptions tunes Handler.
 type HandlerOptions struct {
 	InsecureCookies bool // review UI cookies without Secure (plain http)
+	// Export runs a client's export for POST /api/v1/exports (nil: 501).
+	Export func(ctx context.Context, clientID string, req export.Request) (export.Report, error)
 }
 
 // Handler serves the webhook endpoint, the health checks, the REST API
@@ -225,7 +230,7 @@ func Handler(st *store.Store, secret string, q ingest.Enqueuer, log *slog.Logger
 	if err != nil {
 		return nil, fmt.Errorf("server: review UI: %w", err)
 	}
-	apiCfg := api.Config{Store: api.FromStore(st), Log: log}
+	apiCfg := api.Config{Store: api.FromStore(st), Log: log, Export: opts.Export}
 	if q != nil {
 		apiCfg.Wake = func(ctx context.Context, _ string) {
 			if err := q.Enqueue(ctx); err != nil {

@@ -11,6 +11,7 @@ import (
 
 	"golang.org/x/time/rate"
 
+	"github.com/kaleads/kaleads/functions/internal/exportfn"
 	"github.com/kaleads/kaleads/functions/internal/setup"
 	"github.com/kaleads/kaleads/shared/api"
 	"github.com/kaleads/kaleads/shared/store"
@@ -61,5 +62,11 @@ func New(ctx context.Context, env setup.Env, opts ...setup.Option) (http.Handler
 		return nil, s, fmt.Errorf("open the database (DATABASE_URL / DATABASE_URL_SECRET_ARN): %w", err)
 	}
 	cfg.Store = api.FromStore(st)
+	x, err := exportfn.Exporter(ctx, s, env, st, false)
+	if err != nil {
+		st.Close()
+		return nil, s, err
+	}
+	cfg.Export = x.RunConfigured
 	return api.New(cfg), s, nil
 }

@@ -67,41 +67,11 @@ func New(ctx context.Context, env setup.Env, opts ...setup.Option) (Handler, *se
 	if err != nil {
 		return nil, s, err
 	}
-	vars := map[string]string{}
-	for name, arn := range map[string]string{export.EnvSmartleadKey: EnvSmartleadKeyARN, export.EnvInstantlyKey: EnvInstantlyKeyARN} {
-		v, err := s.Secret(ctx, name, arn)
-		if err != nil && !errors.Is(err, setup.ErrNoSecret) {
-			return nil, s, err
-		}
-		vars[name] = v
-	}
-	getenv := func(k string) string {
-		if v, ok := vars[k]; ok {
-			return v
-		}
-		return env(k)
-	}
-	seqs, err := export.Sequencers(getenv, s.Log)
-	if err != nil {
-		return nil, s, err
-	}
-	var files export.Sink
-	if u := env(setup.EnvSupabaseURL); u != "" {
-		key, err := s.Secret(ctx, setup.EnvSupabaseKey, setup.EnvSupabaseKeyARN)
-		if err != nil {
-			return nil, s, err
-		}
-		sc, err := storage.New(u, key)
-		if err != nil {
-			return nil, s, fmt.Errorf("%s: %w", setup.EnvSupabaseURL, err)
-		}
-		files = export.Storage{C: sc}
-	}
 	st, err := store.Open(ctx, dbURL)
 	if err != nil {
 		return nil, s, fmt.Errorf("open the database (DATABASE_URL / DATABASE_URL_SECRET_ARN): %w", err)
 	}
-	x, err := export.New(export.Config{Store: st, Sequencers: seqs, Files: files, Notify: export.NewSlackNotifier(st, s.Log), Log: s.Log})
+	x, err := Exporter(ctx, s, env, st, true)
 	if err != nil {
 		st.Close()
 		return nil, s, err
@@ -143,4 +113,43 @@ func New(ctx context.Context, env setup.Env, opts ...setup.Option) (Handler, *se
 		}
 		return res, err
 	}, s, nil
+}
+
+// Exporter builds the exports' runner of a function: the sequencer clients
+// from SMARTLEAD_API_KEY / INSTANTLY_API_KEY or their secrets (base URLs
+// from SMARTLEAD_BASE_URL / INSTANTLY_BASE_URL), Slack notifications, and,
+// with files and SUPABASE_URL set, csv files into the Storage bucket
+// "exports". The export and api functions share it.
+func Exporter(ctx context.Context, s *setup.Setup, env setup.Env, st *store.Store, files bool) (*export.Exporter, error) {
+	vars := map[string]string{}
+	for name, arn := range map[string]string{export.EnvSmartleadKey: EnvSmartleadKeyARN, export.EnvInstantlyKey: EnvInstantlyKeyARN} {
+		v, err := s.Secret(ctx, name, arn)
+		if err != nil && !errors.Is(err, setup.ErrNoSecret) {
+			return nil, err
+		}
+		vars[name] = v
+	}
+	getenv := func(k string) string {
+		if v, ok := vars[k]; ok {
+			return v
+		}
+		return env(k)
+	}
+	seqs, err := export.Sequencers(getenv, s.Log)
+	if err != nil {
+		return nil, err
+	}
+	var sink export.Sink
+	if u := env(setup.EnvSupabaseURL); files && u != "" {
+		key, err := s.Secret(ctx, setup.EnvSupabaseKey, setup.EnvSupabaseKeyARN)
+		if err != nil {
+			return nil, err
+		}
+		sc, err := storage.New(u, key)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", setup.EnvSupabaseURL, err)
+		}
+		sink = export.Storage{C: sc}
+	}
+	return export.New(export.Config{Store: st, Sequencers: seqs, Files: sink, Notify: export.NewSlackNotifier(st, s.Log), Log: s.Log})
 }
