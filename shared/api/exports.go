@@ -1,11 +1,13 @@
 package api
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"net/http"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/kaleads/kaleads/shared/export"
 	"github.com/kaleads/kaleads/shared/sequencer"
@@ -28,6 +30,10 @@ type ExportRequest struct {
 // the request timeouts (Smartlead takes about 50 requests of 100 leads a
 // minute); the daily export has no bound. Call again for the rest.
 const MaxExport = 1000
+
+// ExportTimeout bounds one call: an export cut short is reconciled by the
+// next one (nothing is sent twice).
+const ExportTimeout = 5 * time.Minute
 
 // ExportItem is an email of an export, with why it was held back, refused
 // or left unconfirmed.
@@ -104,7 +110,12 @@ func (h *handler) createExport(w http.ResponseWriter, r *http.Request, k store.A
 	if req.Limit == 0 || req.Limit > MaxExport {
 		req.Limit = MaxExport
 	}
-	rep, err := h.cfg.Export(r.Context(), k.ClientID, export.Request{Destination: req.Destination, CampaignID: strings.TrimSpace(req.CampaignID),
+	// A sequencer at its rate limit takes its time: the answer may come
+	// after the server's usual write timeout.
+	_ = http.NewResponseController(w).SetWriteDeadline(time.Now().Add(ExportTimeout))
+	ctx, cancel := context.WithTimeout(r.Context(), ExportTimeout)
+	defer cancel()
+	rep, err := h.cfg.Export(ctx, k.ClientID, export.Request{Destination: req.Destination, CampaignID: strings.TrimSpace(req.CampaignID),
 		CampaignName: strings.TrimSpace(req.CampaignName), DryRun: req.DryRun, OnlyAuto: req.OnlyAuto, Limit: req.Limit})
 	switch {
 	case errors.Is(err, export.ErrBusy):
