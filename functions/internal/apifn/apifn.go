@@ -13,8 +13,8 @@ import (
 
 	"github.com/kaleads/kaleads/functions/internal/exportfn"
 	"github.com/kaleads/kaleads/functions/internal/setup"
+	"github.com/kaleads/kaleads/functions/internal/storesetup"
 	"github.com/kaleads/kaleads/shared/api"
-	"github.com/kaleads/kaleads/shared/store"
 )
 
 // Variables of the api function besides the database's.
@@ -53,13 +53,9 @@ func New(ctx context.Context, env setup.Env, opts ...setup.Option) (http.Handler
 		}
 		cfg.Burst = n
 	}
-	dbURL, err := s.Secret(ctx, setup.EnvDatabaseURL, setup.EnvDatabaseURLARN)
+	st, err := storesetup.Open(ctx, s)
 	if err != nil {
 		return nil, s, err
-	}
-	st, err := store.Open(ctx, dbURL)
-	if err != nil {
-		return nil, s, fmt.Errorf("open the database (DATABASE_URL / DATABASE_URL_SECRET_ARN): %w", err)
 	}
 	cfg.Store = api.FromStore(st)
 	x, err := exportfn.Exporter(ctx, s, env, st, false)

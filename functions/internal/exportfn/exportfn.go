@@ -12,6 +12,7 @@ import (
 	"strings"
 
 	"github.com/kaleads/kaleads/functions/internal/setup"
+	"github.com/kaleads/kaleads/functions/internal/storesetup"
 	"github.com/kaleads/kaleads/shared/export"
 	"github.com/kaleads/kaleads/shared/storage"
 	"github.com/kaleads/kaleads/shared/store"
@@ -63,13 +64,9 @@ func New(ctx context.Context, env setup.Env, opts ...setup.Option) (Handler, *se
 	if err != nil {
 		return nil, nil, err
 	}
-	dbURL, err := s.Secret(ctx, setup.EnvDatabaseURL, setup.EnvDatabaseURLARN)
+	st, err := storesetup.Open(ctx, s)
 	if err != nil {
 		return nil, s, err
-	}
-	st, err := store.Open(ctx, dbURL)
-	if err != nil {
-		return nil, s, fmt.Errorf("open the database (DATABASE_URL / DATABASE_URL_SECRET_ARN): %w", err)
 	}
 	x, err := Exporter(ctx, s, env, st, true)
 	if err != nil {

@@ -7,12 +7,11 @@ package sweepfn
 import (
 	"context"
 	"encoding/json"
-	"fmt"
 
 	"github.com/kaleads/kaleads/functions/internal/setup"
+	"github.com/kaleads/kaleads/functions/internal/storesetup"
 	"github.com/kaleads/kaleads/shared/export"
 	"github.com/kaleads/kaleads/shared/queue/sqsqueue"
-	"github.com/kaleads/kaleads/shared/store"
 	"github.com/kaleads/kaleads/shared/sweep"
 )
 
@@ -31,17 +30,13 @@ func New(ctx context.Context, env setup.Env, opts ...setup.Option) (Handler, *se
 	if err != nil {
 		return nil, nil, err
 	}
-	dbURL, err := s.Secret(ctx, setup.EnvDatabaseURL, setup.EnvDatabaseURLARN)
-	if err != nil {
-		return nil, s, err
-	}
 	queueURL, err := s.Required(setup.EnvQueueURL)
 	if err != nil {
 		return nil, s, err
 	}
-	st, err := store.Open(ctx, dbURL)
+	st, err := storesetup.Open(ctx, s)
 	if err != nil {
-		return nil, s, fmt.Errorf("open the database (DATABASE_URL / DATABASE_URL_SECRET_ARN): %w", err)
+		return nil, s, err
 	}
 	sw, err := sweep.New(sweep.Config{Store: st, Queue: sqsqueue.New(s.SQS(), queueURL), Log: s.Log})
 	if err != nil {
