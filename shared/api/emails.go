@@ -49,6 +49,11 @@ type EmailDetail struct {
 	ReviewerID       string                    `json:"reviewer_id,omitempty"`
 	RejectionReason  string                    `json:"rejection_reason,omitempty"`
 	RejectionDetails string                    `json:"rejection_details,omitempty"`
+	// The export that confirmed the email (status sent).
+	SentAt          *time.Time `json:"sent_at,omitempty"`
+	CampaignID      string     `json:"campaign_id,omitempty"`
+	CampaignName    string     `json:"campaign_name,omitempty"`
+	SequencerLeadID string     `json:"sequencer_lead_id,omitempty"`
 }
 
 // EmailPage is a page of GET /api/v1/emails.
@@ -72,7 +77,8 @@ func emailOf(s store.EmailSummary) Email {
 func detailOf(d store.EmailDetail) EmailDetail {
 	out := EmailDetail{Email: emailOf(d.EmailSummary), Body: d.Body, FinalSubject: d.FinalSubject, FinalBody: d.Final,
 		Variables: d.Variables, Quality: d.Quality, ReviewerID: d.ReviewerID,
-		RejectionReason: d.RejectionReason, RejectionDetails: d.RejectionDetails}
+		RejectionReason: d.RejectionReason, RejectionDetails: d.RejectionDetails,
+		CampaignID: d.CampaignID, CampaignName: d.CampaignName, SequencerLeadID: d.SequencerLeadID}
 	if out.Variables == nil {
 		out.Variables = map[string]email.Variable{}
 	}
@@ -82,6 +88,10 @@ func detailOf(d store.EmailDetail) EmailDetail {
 	if !d.ReviewedAt.IsZero() {
 		t := d.ReviewedAt.UTC()
 		out.ReviewedAt = &t
+	}
+	if !d.SentAt.IsZero() {
+		t := d.SentAt.UTC()
+		out.SentAt = &t
 	}
 	return out
 }

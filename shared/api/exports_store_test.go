@@ -106,6 +106,21 @@ func TestExportsWithStore(t *testing.T) {
 	if len(inserted) != 4 {
 		t.Errorf("campaign holds %d leads, want 4", len(inserted))
 	}
+	// The email shows where it went.
+	id := out["sent"].([]any)[0].(map[string]any)["email_id"].(string)
+	req, _ := http.NewRequest("GET", srv.URL+"/api/v1/emails/"+id, nil)
+	req.Header.Set("Authorization", "Bearer "+key)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var detail map[string]any
+	_ = json.NewDecoder(resp.Body).Decode(&detail)
+	resp.Body.Close()
+	if detail["status"] != "sent" || detail["campaign_id"] != "777" || detail["campaign_name"] != "Acme V1" ||
+		detail["sequencer_lead_id"] == nil || detail["sent_at"] == nil {
+		t.Errorf("email after the export: %v", detail)
+	}
 	code, out = post(`{}`)
 	if code != 200 || n(out["sent"]) != 0 {
 		t.Errorf("second export: %d %v", code, out)

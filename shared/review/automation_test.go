@@ -5,6 +5,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"golang.org/x/net/html"
 
@@ -200,5 +201,28 @@ func TestRejectVariable(t *testing.T) {
 	})
 	if len(defaults) != 2 || defaults["wrong_persona"] != "target_persona" || defaults["incorrect_competitor"] != "competitor_name" {
 		t.Errorf("reasons' variables %v", defaults)
+	}
+}
+
+// TestCardSaysWhereASentEmailWent: an exported email's card names the
+// campaign, the sequencer's lead id and when; an unsent one says nothing.
+func TestCardSaysWhereASentEmailWent(t *testing.T) {
+	e := newEnv(t)
+	ck, _ := e.session("u-ana")
+	sent := sampleEmail("s1", clientA, "Acme", 91, t0)
+	sent.Status, sent.SentAt, sent.CampaignID, sent.CampaignName, sent.SequencerLeadID = "sent", t0.Add(time.Hour), "777", "Acme – Cold V1", "5000001"
+	e.st.addEmail(sent)
+	w := e.do(req{method: "GET", path: "/emails/s1", cookie: ck, htmx: true})
+	doc := parse(t, w.Body.String())
+	p := byID(doc, "sent")
+	if p == nil {
+		t.Fatalf("no sent line on the card: %s", w.Body)
+	}
+	if got := textOf(p); !strings.Contains(got, "Acme – Cold V1") || !strings.Contains(got, "lead 5000001") || !strings.Contains(got, t0.Add(time.Hour).Format("2 Jan 2006 15:04")) {
+		t.Errorf("sent line %q", got)
+	}
+	w = e.do(req{method: "GET", path: "/emails/a1", cookie: ck, htmx: true})
+	if byID(parse(t, w.Body.String()), "sent") != nil {
+		t.Errorf("an unsent email says it was sent")
 	}
 }

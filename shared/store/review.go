@@ -102,6 +102,9 @@ type EmailDetail struct {
 	// decided when the email was stored (auto_approved, held, review,
 	// sampled; "" for emails stored before phases existed).
 	AutomationOutcome, AutomationReason string
+	// Sent: the export that confirmed the email (zero until sent).
+	SentAt                                    time.Time
+	CampaignID, CampaignName, SequencerLeadID string
 }
 
 // Decision is a reviewer's (or an API key's) verdict on one email.
@@ -456,18 +459,23 @@ func (s *Store) email(ctx context.Context, db querier, sc Scope, id, op string) 
 		return d, fmt.Errorf("%s: %w", op, ErrNotFound)
 	}
 	var vars, metrics string
-	var reviewedAt *time.Time
+	var reviewedAt, sentAt *time.Time
 	err := db.QueryRow(ctx, `select `+summaryColumns+`, e.email_generated, coalesce(e.email_final, ''), coalesce(e.subject_final, ''),
 			e.variables::text, e.quality_metrics::text, coalesce(e.reviewer_id::text, ''), e.reviewed_at,
 			coalesce(e.rejection_reason::text, ''), coalesce(e.rejection_details, ''),
-			coalesce(e.automation_outcome, ''), coalesce(e.automation_reason, '')`+emailFrom+` where true`+q.and(), q.args...).
+			coalesce(e.automation_outcome, ''), coalesce(e.automation_reason, ''),
+			e.sent_at, coalesce(e.campaign_id, ''), coalesce(e.campaign_name, ''), coalesce(e.sequencer_lead_id, '')`+emailFrom+` where true`+q.and(), q.args...).
 		Scan(append(d.dest(), &d.Body, &d.Final, &d.FinalSubject, &vars, &metrics, &d.ReviewerID, &reviewedAt,
-			&d.RejectionReason, &d.RejectionDetails, &d.AutomationOutcome, &d.AutomationReason)...)
+			&d.RejectionReason, &d.RejectionDetails, &d.AutomationOutcome, &d.AutomationReason,
+			&sentAt, &d.CampaignID, &d.CampaignName, &d.SequencerLeadID)...)
 	if err != nil {
 		return EmailDetail{}, wrap(op, err)
 	}
 	if reviewedAt != nil {
 		d.ReviewedAt = *reviewedAt
+	}
+	if sentAt != nil {
+		d.SentAt = *sentAt
 	}
 	// Rows written by Complete always parse; a hand-made row that does not
 	// shows without variables or flags rather than not at all.
