@@ -116,6 +116,11 @@ func newExporter(t testing.TB, st *store.Store, seqs map[string]export.Sequencer
 // exactly once and marked sent with its lead id; nothing else is.
 func checkExactlyOnce(t *testing.T, st *store.Store, clientID string, inserted map[string]int, want int) {
 	t.Helper()
+	checkExactlyOnceIn(t, st, clientID, "777", inserted, want)
+}
+
+func checkExactlyOnceIn(t *testing.T, st *store.Store, clientID, campaign string, inserted map[string]int, want int) {
+	t.Helper()
 	dup := 0
 	for _, n := range inserted {
 		if n > 1 {
@@ -129,7 +134,7 @@ func checkExactlyOnce(t *testing.T, st *store.Store, clientID string, inserted m
 		t.Errorf("campaign holds %d addresses, want %d", len(inserted), want)
 	}
 	if n := count(t, st, `select count(*) from public.emails_generated where client_id = $1 and review_status = 'sent'
-		and sent_at is not null and campaign_id = '777' and sequencer_lead_id is not null`, clientID); n != want {
+		and sent_at is not null and campaign_id = $2 and sequencer_lead_id is not null`, clientID, campaign); n != want {
 		t.Errorf("%d emails marked sent with campaign and lead id, want %d", n, want)
 	}
 	if n := count(t, st, `select count(*) from public.exports where client_id = $1 and status = 'sent' and external_id is not null`, clientID); n != want {
@@ -263,7 +268,8 @@ type crashing struct {
 func (c *crashing) AddLeads(ctx context.Context, id string, leads []sequencer.Lead) (export.Added, error) {
 	a, err := c.Sequencer.AddLeads(ctx, id, leads)
 	if err == nil && c.crashAfterAdd.Load() {
-		return a, &sequencer.Error{Provider: "smartlead", Op: "add leads", Message: "timeout", Retryable: true, UnknownOutcome: true}
+		// The answer is lost: nothing of it reaches the exporter.
+		return export.Added{Requests: a.Requests}, &sequencer.Error{Provider: "fake", Op: "add leads", Message: "timeout", Retryable: true, UnknownOutcome: true}
 	}
 	return a, err
 }
@@ -278,42 +284,69 @@ func (c *crashing) CampaignLeads(ctx context.Context, id string) (map[string]str
 
 func TestUnconfirmedSendIsReconciledWithoutASecondSend(t *testing.T) {
 	t.Parallel()
-	st := storetest.Open(t)
-	ctx := context.Background()
-	clientID := seed(t, st, "Acme", 150, uniqueDomain)
-	f := newSmartlead(t, nil)
-	cr := &crashing{Sequencer: f.seq}
-	cr.crashAfterAdd.Store(true)
-	x := newExporter(t, st, map[string]export.Sequencer{"smartlead": cr}, nil)
-	req := export.Request{ClientID: clientID, ClientName: "Acme", Destination: "smartlead", CampaignID: "777"}
-	rep, err := x.Run(ctx, req)
-	if err == nil || !sequencer.IsUnknownOutcome(err) {
-		t.Fatalf("first run: %v, want the unknown outcome", err)
+	type fake interface {
+		Leads(string) (map[string]int, map[string]int)
 	}
-	if len(rep.Sent) != 0 || len(rep.Unconfirmed) != 100 {
-		t.Fatalf("first run: %d sent, %d unconfirmed; want 0 and the first batch", len(rep.Sent), len(rep.Unconfirmed))
-	}
-	if n := count(t, st, `select count(*) from public.exports where status = 'pending'`); n != 100 {
-		t.Fatalf("%d pending ledger rows, want 100", n)
-	}
-	if n := count(t, st, `select count(*) from public.emails_generated where review_status = 'sent'`); n != 0 {
-		t.Fatalf("%d emails marked sent before any confirmation", n)
-	}
+	for _, tc := range []struct {
+		dest, campaign string
+		make           func(t *testing.T) (export.Sequencer, fake)
+	}{
+		{"smartlead", "777", func(t *testing.T) (export.Sequencer, fake) {
+			f := newSmartlead(t, nil)
+			return f.seq, f.fake
+		}},
+		{"instantly", "c0000000-0000-4000-8000-000000000777", func(t *testing.T) (export.Sequencer, fake) {
+			f := &sequencertest.Instantly{Key: "inst-key"}
+			f.AddCampaign("c0000000-0000-4000-8000-000000000777")
+			srv := httptest.NewServer(f)
+			t.Cleanup(srv.Close)
+			c, err := instantly.New(instantly.Config{APIKey: "inst-key", BaseURL: srv.URL, BatchSize: 100})
+			if err != nil {
+				t.Fatal(err)
+			}
+			return export.Instantly{C: c}, f
+		}},
+	} {
+		t.Run(tc.dest, func(t *testing.T) {
+			t.Parallel()
+			st := storetest.Open(t)
+			ctx := context.Background()
+			clientID := seed(t, st, "Acme", 150, uniqueDomain)
+			seq, f := tc.make(t)
+			cr := &crashing{Sequencer: seq}
+			cr.crashAfterAdd.Store(true)
+			x := newExporter(t, st, map[string]export.Sequencer{tc.dest: cr}, nil)
+			req := export.Request{ClientID: clientID, ClientName: "Acme", Destination: tc.dest, CampaignID: tc.campaign}
+			rep, err := x.Run(ctx, req)
+			if err == nil || !sequencer.IsUnknownOutcome(err) {
+				t.Fatalf("first run: %v, want the unknown outcome", err)
+			}
+			if len(rep.Sent) != 0 || len(rep.Unconfirmed) != 100 {
+				t.Fatalf("first run: %d sent, %d unconfirmed; want 0 and the first batch", len(rep.Sent), len(rep.Unconfirmed))
+			}
+			if n := count(t, st, `select count(*) from public.exports where status = 'pending'`); n != 100 {
+				t.Fatalf("%d pending ledger rows, want 100", n)
+			}
+			if n := count(t, st, `select count(*) from public.emails_generated where review_status = 'sent'`); n != 0 {
+				t.Fatalf("%d emails marked sent before any confirmation", n)
+			}
 
-	cr.crashAfterAdd.Store(false)
-	rep, err = x.Run(ctx, req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if rep.Reconciled != 100 || len(rep.Sent) != 50 {
-		t.Errorf("second run: %d reconciled, %d sent; want 100 and 50", rep.Reconciled, len(rep.Sent))
-	}
-	inserted, submitted := f.fake.Leads("777")
-	checkExactlyOnce(t, st, clientID, inserted, 150)
-	for a, n := range submitted {
-		if n != 1 {
-			t.Errorf("%s submitted %d times: the reconcile sent it again", a, n)
-		}
+			cr.crashAfterAdd.Store(false)
+			rep, err = x.Run(ctx, req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if rep.Reconciled != 100 || len(rep.Sent) != 50 {
+				t.Errorf("second run: %d reconciled, %d sent; want 100 and 50", rep.Reconciled, len(rep.Sent))
+			}
+			inserted, submitted := f.Leads(tc.campaign)
+			checkExactlyOnceIn(t, st, clientID, tc.campaign, inserted, 150)
+			for a, n := range submitted {
+				if n != 1 {
+					t.Errorf("%s submitted %d times: the reconcile sent it again", a, n)
+				}
+			}
+		})
 	}
 }
 
