@@ -1,10 +1,8 @@
 package functions_test
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
-	"io"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -154,7 +152,7 @@ func TestExportUnderEmulator(t *testing.T) {
 	}
 
 	// A mode no schedule sends is the function's error, naming it.
-	fe := exportInvokeError(t, emu, json.RawMessage(`{"mode": "weekly"}`))
+	fe := invokeError(t, emu, json.RawMessage(`{"mode": "weekly"}`))
 	if !strings.Contains(fe.ErrorMessage, `"weekly"`) {
 		t.Errorf("weekly: error %+v, want it to name the mode", fe)
 	}
@@ -215,32 +213,14 @@ func exportAddLeadsRequests(fake *sequencertest.Smartlead) int {
 	return n
 }
 
-// exportFnError is the Invoke API's answer for a function error.
-type exportFnError struct {
-	ErrorType    string `json:"errorType"`
-	ErrorMessage string `json:"errorMessage"`
-}
-
-// exportInvokeError sends one event and returns the function error it
-// must answer with (emu.invoke fails the test on one).
-func exportInvokeError(t *testing.T, emu *emulator, event any) exportFnError {
+// invokeError sends one event and returns the function error it must
+// answer with (emu.invoke fails the test on one).
+func invokeError(t *testing.T, emu *emulator, event any) fnError {
 	t.Helper()
-	b, err := json.Marshal(event)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
-	defer cancel()
-	req, _ := http.NewRequestWithContext(ctx, http.MethodPost, emu.url, bytes.NewReader(b))
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatalf("invoke: %v", err)
-	}
-	defer resp.Body.Close()
-	body, _ := io.ReadAll(resp.Body)
-	var fe exportFnError
+	status, body := emu.call(t, event)
+	var fe fnError
 	if err := json.Unmarshal(body, &fe); err != nil || fe.ErrorType == "" || fe.ErrorMessage == "" {
-		t.Fatalf("invoke: HTTP %d %s, want a function error", resp.StatusCode, body)
+		t.Fatalf("invoke: HTTP %d %s, want a function error", status, body)
 	}
 	return fe
 }

@@ -181,6 +181,28 @@ func freeAddr(t *testing.T) string {
 // function's answer into out.
 func (e *emulator) invoke(t *testing.T, event, out any) {
 	t.Helper()
+	status, body := e.call(t, event)
+	if status != 200 {
+		t.Fatalf("invoke: HTTP %d: %s", status, body)
+	}
+	if err := json.Unmarshal(body, out); err != nil {
+		t.Fatalf("invoke: answer %s: %v", body, err)
+	}
+	var fnErr fnError
+	if json.Unmarshal(body, &fnErr) == nil && fnErr.ErrorType != "" {
+		t.Fatalf("the function failed: %s", body)
+	}
+}
+
+// fnError is the answer of a function that returned an error.
+type fnError struct {
+	ErrorType    string `json:"errorType"`
+	ErrorMessage string `json:"errorMessage"`
+}
+
+// call sends one event and returns the emulator's raw answer.
+func (e *emulator) call(t *testing.T, event any) (int, []byte) {
+	t.Helper()
 	b, err := json.Marshal(event)
 	if err != nil {
 		t.Fatal(err)
@@ -194,19 +216,7 @@ func (e *emulator) invoke(t *testing.T, event, out any) {
 	}
 	defer resp.Body.Close()
 	body, _ := io.ReadAll(resp.Body)
-	if resp.StatusCode != 200 {
-		t.Fatalf("invoke: HTTP %d: %s", resp.StatusCode, body)
-	}
-	if err := json.Unmarshal(body, out); err != nil {
-		t.Fatalf("invoke: answer %s: %v", body, err)
-	}
-	var fnErr struct {
-		ErrorType    string `json:"errorType"`
-		ErrorMessage string `json:"errorMessage"`
-	}
-	if json.Unmarshal(body, &fnErr) == nil && fnErr.ErrorType != "" {
-		t.Fatalf("the function failed: %s", body)
-	}
+	return resp.StatusCode, body
 }
 
 var initRE = regexp.MustCompile(`Init Duration: ([0-9.]+) ms`)

@@ -46,18 +46,7 @@ func (s *Instantly) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if apply {
 		res, code = s.apply(r.URL.Path, body)
 	}
-	if status == 0 {
-		status = code
-		b, _ := json.Marshal(res)
-		out = string(b)
-	}
-	s.answered(n, status)
-	for k, v := range hdr {
-		w.Header().Set(k, v)
-	}
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(status)
-	fmt.Fprint(w, out)
+	s.reply(w, n, status, hdr, out, code, res)
 }
 
 func (s *Instantly) apply(path string, body map[string]any) (any, int) {

@@ -120,11 +120,25 @@ func (s *state) record(r Request) int {
 	return r.N
 }
 
-// answered records the status a request got.
-func (s *state) answered(n, status int) {
+// reply answers request n: the fault's status, headers and body when
+// status is set, else the normal answer (code, res as JSON); the status is
+// recorded.
+func (s *state) reply(w http.ResponseWriter, n, status int, hdr map[string]string, out string, code int, res any) {
+	if status == 0 {
+		status = code
+		if b, err := json.Marshal(res); err == nil {
+			out = string(b)
+		}
+	}
 	s.mu.Lock()
 	s.reqs[n-1].Status = status
 	s.mu.Unlock()
+	for k, v := range hdr {
+		w.Header().Set(k, v)
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	fmt.Fprint(w, out)
 }
 
 func (s *Smartlead) now() time.Time {
@@ -157,19 +171,7 @@ func (s *Smartlead) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if status == 0 || apply {
 		res, code = s.apply(r.Method, r.URL.Path, r.URL.Query(), body)
 	}
-	if status == 0 {
-		status = code
-		if b, err := json.Marshal(res); err == nil {
-			out = string(b)
-		}
-	}
-	s.answered(n, status)
-	for k, v := range hdr {
-		w.Header().Set(k, v)
-	}
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(status)
-	fmt.Fprint(w, out)
+	s.reply(w, n, status, hdr, out, code, res)
 }
 
 // limit applies the sliding-window rate limit (under s.mu).
