@@ -188,10 +188,13 @@ func (s Instantly) CreateCampaign(ctx context.Context, name string) (string, err
 
 // Sink stores export files: a directory, or a storage bucket.
 type Sink interface {
+	// Location is where Put stores name: known before the write, so the
+	// ledger can record it first.
+	Location(name string) string
 	// Put stores data under name, atomically (a reader sees the whole file
-	// or nothing), and returns where it went.
-	Put(ctx context.Context, name string, data []byte) (location string, err error)
-	// Exists reports whether a location Put returned holds a file.
+	// or nothing).
+	Put(ctx context.Context, name string, data []byte) error
+	// Exists reports whether a Location holds a file.
 	Exists(ctx context.Context, location string) (bool, error)
 }
 
@@ -200,15 +203,15 @@ type Dir string
 
 // Put implements Sink: a temporary file in the directory, synced, then
 // renamed.
-func (d Dir) Put(_ context.Context, name string, data []byte) (string, error) {
-	dst := d.path(name)
+func (d Dir) Put(_ context.Context, name string, data []byte) error {
+	dst := d.Location(name)
 	dir := filepath.Dir(dst)
 	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return "", err
+		return err
 	}
 	f, err := os.CreateTemp(dir, ".export-*.tmp")
 	if err != nil {
-		return "", err
+		return err
 	}
 	_, err = f.Write(data)
 	if err == nil {
@@ -222,13 +225,12 @@ func (d Dir) Put(_ context.Context, name string, data []byte) (string, error) {
 	}
 	if err != nil {
 		_ = os.Remove(f.Name())
-		return "", err
 	}
-	return dst, nil
+	return err
 }
 
-// path is where Put writes name: an absolute path in the directory.
-func (d Dir) path(name string) string {
+// Location implements Sink: an absolute path in the directory.
+func (d Dir) Location(name string) string {
 	p := filepath.Join(string(d), filepath.Base(name))
 	if abs, err := filepath.Abs(p); err == nil {
 		return abs
@@ -254,13 +256,13 @@ type Storage struct {
 
 func (s Storage) bucket() string { return cmp.Or(s.Bucket, "exports") }
 
+// Location implements Sink: bucket/name.
+func (s Storage) Location(name string) string { return s.bucket() + "/" + name }
+
 // Put implements Sink. A Storage upload is atomic: the object appears
 // whole or not at all.
-func (s Storage) Put(ctx context.Context, name string, data []byte) (string, error) {
-	if err := s.C.Upload(ctx, s.bucket(), name, data, "text/csv; charset=utf-8", false); err != nil {
-		return "", err
-	}
-	return s.bucket() + "/" + name, nil
+func (s Storage) Put(ctx context.Context, name string, data []byte) error {
+	return s.C.Upload(ctx, s.bucket(), name, data, "text/csv; charset=utf-8", false)
 }
 
 // Exists implements Sink.

@@ -330,7 +330,7 @@ func (x *Exporter) send(ctx context.Context, req Request, seq Sequencer, send []
 		intents := make([]store.Intent, len(batch))
 		leads := make([]sequencer.Lead, len(batch))
 		for i, c := range batch {
-			intents[i] = store.Intent{EmailID: c.EmailID, Address: c.Address, Domain: domainOf(c.Address)}
+			intents[i] = intentOf(c)
 			leads[i] = leadOf(c)
 			byAddr[c.Address], byID[c.EmailID] = c, c
 		}
@@ -499,21 +499,15 @@ func (x *Exporter) writeFile(ctx context.Context, req Request, send []store.Expo
 	if req.Out != "" {
 		sink, name = Dir(path.Dir(req.Out)), path.Base(req.Out)
 	}
-	// The location is known before the write for a directory; a storage
-	// sink names its object the same way.
-	location := name
-	if d, ok := sink.(Dir); ok {
-		location = d.path(name)
-	}
+	location := sink.Location(name)
 	intents := make([]store.Intent, len(send))
 	for i, c := range send {
-		intents[i] = store.Intent{EmailID: c.EmailID, Address: c.Address, Domain: domainOf(c.Address)}
+		intents[i] = intentOf(c)
 	}
 	if err := x.cfg.Store.RecordIntents(ctx, req.ClientID, rep.RunID, store.DestCSV, location, path.Base(location), intents); err != nil {
 		return err
 	}
-	got, err := sink.Put(ctx, name, buf.Bytes())
-	if err != nil {
+	if err := sink.Put(ctx, name, buf.Bytes()); err != nil {
 		// No file: the intents are void, the emails stay to export.
 		ids := make([]string, len(send))
 		for i, c := range send {
@@ -521,13 +515,18 @@ func (x *Exporter) writeFile(ctx context.Context, req Request, send []store.Expo
 		}
 		return errors.Join(fmt.Errorf("export: writing %s: %w", name, err), x.cfg.Store.DropIntents(context.WithoutCancel(ctx), store.DestCSV, ids))
 	}
-	rep.Location, rep.CampaignID, rep.CampaignName = got, location, path.Base(got)
+	rep.Location, rep.CampaignID, rep.CampaignName = location, location, path.Base(location)
 	confs := make([]store.Confirmation, len(send))
 	for i, c := range send {
 		confs[i] = store.Confirmation{EmailID: c.EmailID}
 		rep.Sent = append(rep.Sent, itemOf(c))
 	}
-	return x.cfg.Store.ConfirmExports(ctx, store.DestCSV, location, path.Base(got), confs, x.cfg.Now())
+	return x.cfg.Store.ConfirmExports(ctx, store.DestCSV, location, path.Base(location), confs, x.cfg.Now())
+}
+
+// intentOf is the ledger row written before a candidate is sent.
+func intentOf(c store.ExportCandidate) store.Intent {
+	return store.Intent{EmailID: c.EmailID, Address: c.Address, Domain: domainOf(c.Address)}
 }
 
 // leadOf maps a candidate to a sequencer lead; the body goes as HTML.

@@ -19,6 +19,7 @@ import (
 	"github.com/kaleads/kaleads/shared/sequencer/instantly"
 	"github.com/kaleads/kaleads/shared/sequencer/sequencertest"
 	"github.com/kaleads/kaleads/shared/sequencer/smartlead"
+	"github.com/kaleads/kaleads/shared/storage/storagetest"
 	"github.com/kaleads/kaleads/shared/store"
 	"github.com/kaleads/kaleads/shared/store/storetest"
 )
@@ -686,8 +687,9 @@ func benchExport(b *testing.B, faults bool) {
 
 type failingSink struct{}
 
-func (failingSink) Put(context.Context, string, []byte) (string, error) {
-	return "", errors.New("disk full")
+func (failingSink) Location(name string) string { return "/nowhere/" + name }
+func (failingSink) Put(context.Context, string, []byte) error {
+	return errors.New("disk full")
 }
 func (failingSink) Exists(context.Context, string) (bool, error) { return false, nil }
 
@@ -727,5 +729,40 @@ func TestCSVExportRecovers(t *testing.T) {
 	}
 	if n := count(t, st, `select count(*) from public.emails_generated where review_status = 'sent'`); n != 4 {
 		t.Errorf("%d emails sent, want 4", n)
+	}
+}
+
+// A csv export into a Storage bucket (the Lambda's) records where the
+// object is, and a run that died after the upload is reconciled from it:
+// confirmed, not written again.
+func TestCSVExportToStorageReconciles(t *testing.T) {
+	t.Parallel()
+	st := storetest.Open(t)
+	ctx := context.Background()
+	clientID := seed(t, st, "Acme", 5, uniqueDomain)
+	fake, sc := storagetest.New(t, "service-key", true)
+	sink := export.Storage{C: sc}
+	x := newExporter(t, st, nil, sink)
+	req := export.Request{ClientID: clientID, ClientName: "Acme", Destination: "csv", Format: "smartlead"}
+	rep, err := x.Run(ctx, req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if b, ok := fake.Object(rep.Location); !ok || !bytes.Contains(b, []byte("lead4@co4.example")) || len(rep.Sent) != 5 {
+		t.Fatalf("location %q: object %v, sent %d", rep.Location, ok, len(rep.Sent))
+	}
+	// As if the run had died after the upload, before the confirmation.
+	if _, err := st.Pool().Exec(ctx, `update public.exports set status = 'pending', sent_at = null`); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := st.Pool().Exec(ctx, `update public.emails_generated set review_status = 'approved', sent_at = null`); err != nil {
+		t.Fatal(err)
+	}
+	rep2, err := x.Run(ctx, req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep2.Reconciled != 5 || len(rep2.Sent) != 0 || rep2.Location != "" {
+		t.Errorf("rerun: reconciled %d, sent %d, wrote %q; want 5 reconciled from %s and no new file", rep2.Reconciled, len(rep2.Sent), rep2.Location, rep.Location)
 	}
 }
