@@ -4,11 +4,10 @@ import (
 	"bufio"
 	"fmt"
 	"io"
-	"net/mail"
+	"net/url"
 	"strings"
 
-	"golang.org/x/net/idna"
-
+	"github.com/kaleads/kaleads/shared/contacts"
 	"github.com/kaleads/kaleads/shared/store"
 )
 
@@ -84,13 +83,10 @@ func itemOf(c store.ExportCandidate) Item {
 	return Item{EmailID: c.EmailID, Address: c.Address, Company: c.CompanyName, Subject: c.Subject, Score: c.Score}
 }
 
-// validAddress: one bare address with a dotted domain.
+// validAddress: one bare address, as the contacts' rules want it.
 func validAddress(a string) bool {
-	if a == "" || len(a) > 320 || strings.ContainsAny(a, " <>\"") {
-		return false
-	}
-	p, err := mail.ParseAddress(a)
-	return err == nil && p.Address == a && strings.Contains(domainOf(a), ".")
+	n, err := contacts.NormalizeEmail(a)
+	return err == nil && n == a
 }
 
 // domainOf is the lower-cased domain of an address.
@@ -189,14 +185,10 @@ func exclusionOf(v string) (store.Exclusion, error) {
 		return store.Exclusion{Kind: "email", Value: v}, nil
 	}
 	v = strings.TrimPrefix(v, "@")
-	if i := strings.Index(v, "://"); i >= 0 {
-		v = v[i+3:]
-	}
-	v, _, _ = strings.Cut(v, "/")
-	v = strings.TrimPrefix(strings.TrimSuffix(v, "."), "www.")
-	d, err := idna.Lookup.ToASCII(v)
-	if err != nil || !strings.Contains(d, ".") || strings.ContainsAny(d, ":@ ") {
+	site, err := contacts.NormalizeWebsite(v) // a domain or a URL, the host in its ASCII form
+	u, perr := url.Parse(site)
+	if err != nil || perr != nil || u.Port() != "" {
 		return store.Exclusion{}, fmt.Errorf("%q is not a domain or an e-mail address", v)
 	}
-	return store.Exclusion{Kind: "domain", Value: d}, nil
+	return store.Exclusion{Kind: "domain", Value: strings.TrimPrefix(u.Hostname(), "www.")}, nil
 }
